@@ -1,0 +1,175 @@
+"""``denoiser-cli``: clean folders of photos from a terminal."""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from denoiser_app import __version__
+from denoiser_app.core.batch import BatchOptions, FileResult, Summary, plan_batch, run_batch
+from denoiser_app.core.engine import DEFAULT_TILE, available_devices, load_denoiser, parse_strength
+from denoiser_app.core.imageio import OUTPUT_FORMATS
+from denoiser_app.core.modelfile import ModelFileError
+from denoiser_app.core.models import DEFAULT_MODEL, list_models
+from denoiser_app.core.progress import Progress, Update
+
+EXAMPLES = """\
+examples:
+  denoiser-cli ~/Photos/wedding
+      clean every image in the folder into ~/Photos/wedding-denoised
+  denoiser-cli shoot/ -o clean/ --recursive --strength 20
+      clean a folder tree at a fixed strength, mirroring subfolders
+  denoiser-cli IMG_0042.jpg IMG_0043.tif --format tiff
+      clean two files and write 16-bit-capable TIFFs
+  denoiser-cli --list-models
+      show the bundled models and your own fine-tuned ones
+
+Existing outputs are skipped, so running the same command again resumes an
+interrupted batch; --overwrite replaces them. Originals are never modified.
+Press Ctrl+C to stop: the image in progress is abandoned and no partial file
+is left. The exit code is 0 when every file succeeded, 1 when any failed and
+130 when cancelled.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="denoiser-cli",
+        description="Remove sensor noise from photos, keeping their metadata and colour profile.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("inputs", nargs="*", type=Path, metavar="INPUT", help="image files and/or folders")
+    parser.add_argument("-o", "--output", type=Path, help="output folder (default: <input>-denoised beside it)")
+    parser.add_argument("--strength", default="auto", help="noise level 0-75 (8-bit sigma) or auto (default)")
+    parser.add_argument("--model", default=None, help=f"model name or .pt file (default: {DEFAULT_MODEL})")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument("--tile", type=int, default=DEFAULT_TILE, help=f"tile size in pixels (default {DEFAULT_TILE})")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    parser.add_argument("--recursive", action="store_true", help="include subfolders, mirrored in the output")
+    parser.add_argument("--format", choices=OUTPUT_FORMATS, default="same", help="output format (default: same as input)")
+    parser.add_argument("--jpeg-quality", type=int, default=95, metavar="Q", help="JPEG quality 1-100 (default 95)")
+    parser.add_argument("--suffix", default="", help="text appended to output file names")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs instead of skipping them")
+    parser.add_argument("--allow-inside-input", action="store_true", help="allow an output folder inside an input folder")
+    parser.add_argument("--list-models", action="store_true", help="list available models and exit")
+    parser.add_argument("--quiet", action="store_true", help="print only failures and the summary")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+class BarProgress(Progress):
+    """Draws a per-image tile bar under the overall bar."""
+
+    def __init__(self, quiet: bool) -> None:
+        super().__init__()
+        self.quiet = quiet
+        self.tile_bar: tqdm | None = None
+
+    def on_update(self, update: Update) -> None:
+        if self.quiet or update.stage != "tile" or update.total <= 1:
+            return
+        if self.tile_bar is None:
+            self.tile_bar = tqdm(total=int(update.total), desc="  tiles", unit="tile", leave=False, position=1)
+        self.tile_bar.n = int(update.done)
+        self.tile_bar.refresh()
+        if update.done >= update.total:
+            self.close_tile_bar()
+
+    def close_tile_bar(self) -> None:
+        if self.tile_bar is not None:
+            self.tile_bar.close()
+            self.tile_bar = None
+
+
+def print_models() -> None:
+    for entry in list_models():
+        origin = "bundled" if entry.bundled else "yours"
+        marker = "*" if entry.name == DEFAULT_MODEL else " "
+        print(f"{marker} {entry.name:<20} {origin:<8} {entry.info.architecture:<10} {entry.info.description}")
+    print("(* default)")
+
+
+def describe(result: FileResult) -> str:
+    if result.status == "done":
+        how = "estimated" if result.sigma_estimated else "set"
+        rate = result.megapixels / result.seconds if result.seconds else 0.0
+        return (
+            f"done     {result.source.name} -> {result.destination}  "
+            f"(noise {result.sigma:.1f} {how}, {result.seconds:.1f}s, {rate:.2f} MP/s)"
+        )
+    if result.status == "skipped":
+        return f"skipped  {result.source.name}: {result.reason}"
+    return f"{result.status:<8} {result.source}: {result.reason}" if result.reason else f"{result.status:<8} {result.source}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list_models:
+        print_models()
+        return 0
+    if not args.inputs:
+        parser.error("give at least one image file or folder (see --help)")
+    try:
+        strength = parse_strength(args.strength)
+    except ValueError as error:
+        parser.error(str(error))
+    if not 1 <= args.jpeg_quality <= 100:
+        parser.error("--jpeg-quality must be between 1 and 100")
+    if args.tile < 64:
+        parser.error("--tile must be at least 64")
+    if args.device not in available_devices():
+        parser.error("CUDA is not available on this machine")
+
+    options = BatchOptions(
+        output_dir=args.output,
+        recursive=args.recursive,
+        format=args.format,
+        jpeg_quality=args.jpeg_quality,
+        name_suffix=args.suffix,
+        overwrite=args.overwrite,
+        allow_inside_input=args.allow_inside_input,
+        strength=strength,
+        tile=args.tile,
+    )
+    plan = plan_batch(args.inputs, options)
+    try:
+        denoiser = load_denoiser(args.model, args.device, args.threads, on_notice=lambda m: tqdm.write(f"note: {m}"))
+    except (ModelFileError, RuntimeError) as error:
+        print(f"denoiser-cli: {error}", file=sys.stderr)
+        return 2
+    progress = BarProgress(args.quiet)
+    summary = Summary()
+
+    def request_stop(signum: int, frame: object) -> None:
+        if progress.is_cancelled:  # a second Ctrl+C stops at once
+            raise KeyboardInterrupt
+        tqdm.write("stopping after the current tile… (Ctrl+C again to abort now)")
+        progress.cancel()
+
+    previous_handler = signal.signal(signal.SIGINT, request_stop)
+    if not args.quiet:
+        print(f"model {denoiser.name} on {denoiser.device}; {len(plan.files)} image(s)")
+    try:
+        with tqdm(total=len(plan.files), unit="img", disable=args.quiet, position=0) as overall:
+            for result in run_batch(plan, denoiser, options, progress):
+                progress.close_tile_bar()
+                summary.add(result)
+                if result.status in ("failed",) or not args.quiet:
+                    tqdm.write(describe(result), file=sys.stderr if result.status == "failed" else sys.stdout)
+                if result.status != "cancelled" and result.source in {f.source for f in plan.files}:
+                    overall.update(1)
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
+    rate = f", {summary.megapixels / summary.seconds:.2f} MP/s" if summary.seconds else ""
+    state = " (cancelled)" if summary.cancelled else ""
+    print(f"{summary.done} done, {summary.skipped} skipped, {summary.failed} failed{state}{rate}")
+    return summary.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Atomic file replacement: a file either appears complete or not at all.
+
+Writers get a temporary path next to the final one. Only after the body of
+:func:`atomic_path` finishes without an exception is that file flushed to disk
+and renamed onto the final name, so an interrupted batch never leaves a
+half-written photo or model under its real name. Temporary names start with
+``.`` and end with :data:`PARTIAL_SUFFIX`, which lets a batch recognise (and
+clean up) leftovers from a crash with :func:`is_partial_file`.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+PARTIAL_SUFFIX = ".partial"
+
+# Keeps the temporary name inside the usual 255-byte file-name limit even when
+# the final name is already long (the random token and suffix need ~20 bytes).
+_MAX_EMBEDDED_NAME_LENGTH = 100
+
+
+def is_partial_file(path: Path | str) -> bool:
+    """Whether ``path`` names a temporary file left by :func:`atomic_path`."""
+    name = Path(path).name
+    return name.startswith(".") and name.endswith(PARTIAL_SUFFIX)
+
+
+def temporary_sibling(final_path: Path | str) -> Path:
+    """A fresh, unused-looking temporary path in the same folder as ``final_path``.
+
+    The file is not created: writers such as Pillow or tifffile create it
+    themselves, with the usual permissions for new files.
+    """
+    final_path = Path(final_path)
+    embedded_name = final_path.name[:_MAX_EMBEDDED_NAME_LENGTH]
+    token = secrets.token_hex(4)
+    return final_path.with_name(f".{embedded_name}.{token}{PARTIAL_SUFFIX}")
+
+
+@contextmanager
+def atomic_path(final_path: Path | str) -> Iterator[Path]:
+    """Yield a temporary path to write to; move it onto ``final_path`` on success.
+
+    The temporary file lives in the same folder, so the final ``os.replace`` is
+    a rename on one file system and therefore atomic. On any exception
+    (including KeyboardInterrupt) the temporary file is deleted and
+    ``final_path`` is left exactly as it was.
+
+    Example::
+
+        with atomic_path(output) as temporary:
+            picture.save(temporary, "PNG")
+    """
+    final_path = Path(final_path)
+    temporary_path = temporary_sibling(final_path)
+    try:
+        yield temporary_path
+        _flush_to_disk(temporary_path)
+        os.replace(temporary_path, final_path)
+    except BaseException:
+        _remove_quietly(temporary_path)
+        raise
+
+
+def _flush_to_disk(path: Path) -> None:
+    # Without this, a power cut shortly after the rename can leave the final
+    # name pointing at an empty file on some file systems.
+    with open(path, "r+b") as stream:
+        os.fsync(stream.fileno())
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass

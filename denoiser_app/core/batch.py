@@ -1,0 +1,219 @@
+"""Batch planning and running: which files to clean, where the results go, and doing it safely.
+
+Planning is pure (paths in, paths out). Running is a generator that yields one
+:class:`FileResult` per file, so every caller (CLI, GUI worker, tests) sees the
+same sequence and can stop between files; the engine also checks for
+cancellation between tiles. Outputs are written atomically, so a cancelled or
+failed file never leaves a partial output behind.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from denoiser_app.core.engine import DEFAULT_TILE, Denoiser, Strength
+from denoiser_app.core.imageio import (
+    SUPPORTED_SUFFIXES,
+    ImageReadError,
+    ImageWriteError,
+    output_suffix,
+    read_image,
+    write_image,
+)
+from denoiser_app.core.progress import Cancelled, Progress
+
+JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
+OUTPUT_FOLDER_SUFFIX = "-denoised"
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """Everything a batch needs to know besides its inputs. Immutable, so a worker can hold it safely."""
+
+    output_dir: Path | None = None
+    recursive: bool = False
+    format: str = "same"
+    jpeg_quality: int = 95
+    bit_depth: int | None = None
+    name_suffix: str = ""
+    overwrite: bool = False
+    allow_inside_input: bool = False
+    strength: Strength = "auto"
+    tile: int = DEFAULT_TILE
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    source: Path
+    destination: Path
+
+
+@dataclass(frozen=True)
+class Plan:
+    files: tuple[PlannedFile, ...]
+    problems: tuple[tuple[Path, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class FileResult:
+    source: Path
+    destination: Path
+    status: str  # "done", "skipped", "failed" or "cancelled"
+    reason: str = ""
+    sigma: float | None = None
+    sigma_estimated: bool = False
+    seconds: float = 0.0
+    megapixels: float = 0.0
+
+
+@dataclass
+class Summary:
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    cancelled: bool = False
+    failures: list[FileResult] = field(default_factory=list)
+    megapixels: float = 0.0
+    seconds: float = 0.0
+
+    def add(self, result: FileResult) -> None:
+        if result.status == "done":
+            self.done += 1
+            self.megapixels += result.megapixels
+            self.seconds += result.seconds
+        elif result.status == "skipped":
+            self.skipped += 1
+        elif result.status == "failed":
+            self.failed += 1
+            self.failures.append(result)
+        elif result.status == "cancelled":
+            self.cancelled = True
+
+    @property
+    def exit_code(self) -> int:
+        if self.cancelled:
+            return 130
+        return 1 if self.failed else 0
+
+
+def is_junk(path: Path) -> bool:
+    """System clutter and our own temporary files, never processed."""
+    name = path.name.lower()
+    return name in JUNK_NAMES or name.startswith("._") or name.endswith(".partial")
+
+
+def is_image_name(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED_SUFFIXES and not is_junk(path)
+
+
+def default_output_dir(source: Path) -> Path:
+    """``<folder>-denoised`` beside a folder; for a single file, beside the file's folder."""
+    folder = source if source.is_dir() else source.parent
+    folder = folder.resolve()
+    return folder.parent / f"{folder.name}{OUTPUT_FOLDER_SUFFIX}"
+
+
+def _folder_images(folder: Path, recursive: bool) -> Iterator[Path]:
+    pattern = folder.rglob("*") if recursive else folder.iterdir()
+    for path in sorted(pattern):
+        if path.is_file() and is_image_name(path) and not any(is_junk(p) for p in path.relative_to(folder).parents if p.name):
+            yield path
+
+
+def _is_inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def plan_batch(inputs: Iterable[Path], options: BatchOptions) -> Plan:
+    """Decide each input image's output path; report inputs that cannot be used."""
+    planned: list[PlannedFile] = []
+    problems: list[tuple[Path, str]] = []
+    taken: dict[Path, Path] = {}
+    sources: set[Path] = set()
+    pairs: list[tuple[Path, Path, Path]] = []  # (source, input root, output root)
+    for given in inputs:
+        given = Path(given)
+        if not given.exists():
+            problems.append((given, "does not exist"))
+            continue
+        root = given.resolve() if given.is_dir() else given.resolve().parent
+        out_root = Path(options.output_dir).resolve() if options.output_dir else default_output_dir(given)
+        if _is_inside(out_root, root) and not options.allow_inside_input:
+            problems.append((given, f"output folder {out_root} is inside the input folder; choose another"))
+            continue
+        if given.is_dir():
+            pairs += [(p.resolve(), root, out_root) for p in _folder_images(given, options.recursive)]
+        elif is_image_name(given):
+            pairs.append((given.resolve(), root, out_root))
+        else:
+            problems.append((given, "not a supported image type"))
+    sources = {source for source, _, _ in pairs}
+    for source, root, out_root in pairs:
+        relative = source.relative_to(root)
+        name = f"{relative.stem}{options.name_suffix}{output_suffix(source, options.format)}"
+        destination = out_root / relative.parent / name
+        if destination in sources:
+            problems.append((source, "its output would replace an input file"))
+        elif destination in taken:
+            problems.append((source, f"same output name as {taken[destination].name}"))
+        else:
+            taken[destination] = source
+            planned.append(PlannedFile(source, destination))
+    return Plan(tuple(planned), tuple(problems))
+
+
+def process_file(item: PlannedFile, denoiser: Denoiser, options: BatchOptions, progress: Progress) -> FileResult:
+    """Clean one file. Raises :class:`Cancelled`; every other error becomes a failed result."""
+    started = time.perf_counter()
+    try:
+        image = read_image(item.source)
+        result = denoiser.denoise(image.pixels, options.strength, options.tile, progress=progress)
+        image.pixels = result.pixels
+        item.destination.parent.mkdir(parents=True, exist_ok=True)
+        write_image(item.destination, image, options.format, options.jpeg_quality, options.bit_depth)
+    except Cancelled:
+        raise
+    except (ImageReadError, ImageWriteError) as error:
+        return FileResult(item.source, item.destination, "failed", str(error))
+    except OSError as error:
+        return FileResult(item.source, item.destination, "failed", f"{error.strerror or error}: {error.filename or item.destination}")
+    except (RuntimeError, ValueError, MemoryError) as error:
+        return FileResult(item.source, item.destination, "failed", f"could not process: {error}")
+    height, width = image.pixels.shape[:2]
+    return FileResult(
+        item.source,
+        item.destination,
+        "done",
+        sigma=result.sigma,
+        sigma_estimated=result.estimated,
+        seconds=time.perf_counter() - started,
+        megapixels=height * width / 1e6,
+    )
+
+
+def run_batch(plan: Plan, denoiser: Denoiser, options: BatchOptions, progress: Progress | None = None) -> Iterator[FileResult]:
+    """Process every planned file, yielding a result per file (problems from planning first).
+
+    Existing outputs are skipped unless ``options.overwrite``. On cancel, the
+    file in progress yields a ``cancelled`` result and the generator stops.
+    """
+    progress = progress or Progress()
+    for source, reason in plan.problems:
+        yield FileResult(source, source, "failed", reason)
+    total = len(plan.files)
+    for index, item in enumerate(plan.files):
+        progress.report("files", index, total, item.source.name)
+        if progress.is_cancelled:
+            yield FileResult(item.source, item.destination, "cancelled")
+            return
+        if item.destination.exists() and not options.overwrite:
+            yield FileResult(item.source, item.destination, "skipped", "output exists")
+            continue
+        try:
+            yield process_file(item, denoiser, options, progress)
+        except Cancelled:
+            yield FileResult(item.source, item.destination, "cancelled")
+            return
+    progress.report("files", total, total)

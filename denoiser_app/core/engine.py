@@ -1,0 +1,169 @@
+"""Inference: a loaded model that maps a noisy image and a strength to a clean image.
+
+    >>> from denoiser_app.core.engine import load_denoiser
+    >>> denoiser = load_denoiser()                      # bundled default model, best device
+    >>> clean = denoiser.denoise(noisy, strength="auto")  # float32 H x W x C in [0, 1]
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from denoiser_app.core.modelfile import ModelInfo, load_model_file, quiet_torchscript
+from denoiser_app.core.models import resolve_model
+from denoiser_app.core.noise_level import estimate_sigma
+from denoiser_app.core.progress import Progress
+from denoiser_app.core.tiling import run_tiled
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TILE = 1024
+MIN_TILE = 128
+MAX_STRENGTH = 75.0
+Strength = float | str
+
+
+def pick_device(device: str) -> torch.device:
+    """``auto`` picks CUDA when it is available, else the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("CUDA was requested but no CUDA device is available.")
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, not {device!r}")
+    return torch.device(device)
+
+
+def available_devices() -> list[str]:
+    return ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def parse_strength(text: str) -> Strength:
+    """``"auto"`` or a number from 0 to 75 (8-bit sigma)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    value = float(text)
+    if not 0 <= value <= MAX_STRENGTH:
+        raise ValueError(f"strength must be auto or between 0 and {MAX_STRENGTH:g}")
+    return value
+
+
+@dataclass(frozen=True)
+class DenoiseResult:
+    pixels: np.ndarray
+    sigma: float
+    estimated: bool
+
+
+class Denoiser:
+    """A model on a device, ready to denoise images of any size tile by tile."""
+
+    def __init__(
+        self,
+        path: Path,
+        device: str = "auto",
+        on_notice: Callable[[str], None] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.device = pick_device(device)
+        self.notify = on_notice or log.warning
+        self._load()
+
+    def _load(self) -> None:
+        module, info = load_model_file(self.path, self.device)
+        self.info: ModelInfo = info
+        # Freezing folds weights into constants; it only works on an eval-mode module.
+        with quiet_torchscript():
+            self.module = torch.jit.optimize_for_inference(torch.jit.freeze(module))
+
+    @property
+    def name(self) -> str:
+        return self.info.name or self.path.stem
+
+    def estimate(self, image: np.ndarray) -> float:
+        """The image's noise level in 8-bit sigma units."""
+        return estimate_sigma(image)
+
+    def _run_model(self, tile: np.ndarray, sigma: float) -> np.ndarray:
+        batch = torch.from_numpy(np.ascontiguousarray(tile.transpose(2, 0, 1)))[None].to(self.device)
+        noise_map = torch.full((1, 1, *tile.shape[:2]), sigma / 255.0, device=self.device)
+        with torch.inference_mode():
+            output = self.module(batch, noise_map)
+        return output[0].float().cpu().numpy().transpose(1, 2, 0)
+
+    def _blend_weight(self, sigma: float) -> float:
+        # A model without a noise input always removes "typical" noise; weaker
+        # strengths mix the input back in. Full effect from mid-range up.
+        middle = sum(self.info.noise_range) / 2
+        return min(1.0, sigma / middle) if middle > 0 else 1.0
+
+    def denoise(
+        self,
+        image: np.ndarray,
+        strength: Strength = "auto",
+        tile: int = DEFAULT_TILE,
+        overlap: int = 64,
+        progress: Progress | None = None,
+    ) -> DenoiseResult:
+        """Denoise an H x W x C float32 image in [0, 1] (C is 1 or 3).
+
+        Returns the clean pixels, clipped to [0, 1], and the noise level used.
+        ``progress`` receives one ``tile`` update per tile and may cancel.
+        """
+        if image.ndim != 3 or image.shape[2] not in (1, 3):
+            raise ValueError("expected an H x W x 1 or H x W x 3 image")
+        estimated = strength == "auto"
+        sigma = self.estimate(image) if estimated else float(strength)
+        colour = np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
+        colour = colour.astype(np.float32, copy=False)
+        model_sigma = sigma if self.info.takes_noise_map else self.info.noise_range[1] / 2
+
+        def on_tile(done: int, total: int) -> None:
+            if progress:
+                progress.report("tile", done, total)
+                progress.check_cancelled()
+
+        if progress:
+            progress.check_cancelled()
+        output = self._tiled_with_fallback(colour, model_sigma, tile, overlap, on_tile)
+        if not self.info.takes_noise_map:
+            weight = self._blend_weight(sigma)
+            output = colour + weight * (output - colour)
+        if image.shape[2] == 1:
+            output = output.mean(axis=2, keepdims=True)
+        return DenoiseResult(np.clip(output, 0.0, 1.0), sigma, estimated)
+
+    def _tiled_with_fallback(self, image, sigma, tile, overlap, on_tile) -> np.ndarray:
+        """Run tiled; on CUDA out-of-memory halve the tile, then fall back to the CPU."""
+        while True:
+            try:
+                return run_tiled(image, lambda t: self._run_model(t, sigma), tile, min(overlap, tile // 4), on_tile)
+            except torch.cuda.OutOfMemoryError:
+                torch.cuda.empty_cache()
+                if tile // 2 >= MIN_TILE:
+                    tile //= 2
+                    self.notify(f"GPU out of memory; retrying with {tile}px tiles.")
+                else:
+                    self.device = torch.device("cpu")
+                    self._load()
+                    self.notify("GPU out of memory even with small tiles; continuing on the CPU.")
+
+
+def load_denoiser(
+    model: str | Path | None = None,
+    device: str = "auto",
+    threads: int | None = None,
+    on_notice: Callable[[str], None] | None = None,
+) -> Denoiser:
+    """Load a model by bundled/user name, by file path, or the default when ``model`` is None.
+
+    ``threads`` sets the number of CPU threads torch may use.
+    """
+    if threads:
+        torch.set_num_threads(threads)
+    return Denoiser(resolve_model(model), device, on_notice)

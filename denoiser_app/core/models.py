@@ -1,0 +1,73 @@
+"""Where model files live: the bundled ones and the user's own, and which one is the default."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import platformdirs
+
+from denoiser_app.core.modelfile import ModelFileError, ModelInfo, read_metadata
+
+APP_NAME = "Denoiser"
+MODEL_SUFFIX = ".pt"
+DEFAULT_MODEL = "seed-cae"
+
+
+def resources_dir() -> Path:
+    """The folder of bundled data, for a frozen app, a wheel or a source checkout."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        return Path(bundle) / "resources"
+    return Path(str(resources.files("denoiser_resources")))
+
+
+def bundled_models_dir() -> Path:
+    return resources_dir() / "models"
+
+
+def user_models_dir() -> Path:
+    """Where fine-tuned models are saved; created on demand."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "models"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    path: Path
+    bundled: bool
+    info: ModelInfo
+
+
+def list_models() -> list[ModelEntry]:
+    """Every readable model, bundled first; user models may not reuse a bundled name."""
+    entries: dict[str, ModelEntry] = {}
+    for folder, bundled in ((bundled_models_dir(), True), (user_models_dir(), False)):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob(f"*{MODEL_SUFFIX}")):
+            if path.stem in entries:
+                continue
+            try:
+                info = ModelInfo.from_metadata(read_metadata(path))
+            except ModelFileError:
+                continue
+            entries[path.stem] = ModelEntry(path.stem, path, bundled, info)
+    return list(entries.values())
+
+
+def resolve_model(model: str | Path | None) -> Path:
+    """A model file path from a name (bundled or user), a path, or None for the default."""
+    if model is None or model == "":
+        model = DEFAULT_MODEL
+    candidate = Path(model)
+    if candidate.suffix == MODEL_SUFFIX and candidate.is_file():
+        return candidate
+    for entry in list_models():
+        if entry.name == str(model):
+            return entry.path
+    if candidate.suffix == MODEL_SUFFIX:
+        raise ModelFileError(f"Model file not found: {candidate}")
+    names = ", ".join(e.name for e in list_models()) or "none"
+    raise ModelFileError(f"No model named {str(model)!r}. Available: {names}.")

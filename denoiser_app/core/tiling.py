@@ -1,0 +1,97 @@
+"""Overlapping tiles with blended seams. Pure numpy: knows nothing about models or torch.
+
+``run_tiled`` cuts an image into overlapping tiles, passes each to a callback
+and blends the results with raised-cosine ramps across every overlap, so the
+peak memory of the callback is bounded by the tile size.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+TileFn = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A tile's region in the image (rows ``top:top+height``, columns ``left:left+width``)."""
+
+    top: int
+    left: int
+    height: int
+    width: int
+
+
+def _starts(length: int, tile: int, overlap: int) -> list[int]:
+    if length <= tile:
+        return [0]
+    stride = tile - overlap
+    starts = list(range(0, length - tile, stride))
+    starts.append(length - tile)
+    return starts
+
+
+def plan_tiles(height: int, width: int, tile: int, overlap: int) -> list[Tile]:
+    """Tiles of at most ``tile`` pixels a side covering the image, neighbours sharing ``overlap`` or more."""
+    if tile <= 2 * overlap:
+        raise ValueError(f"tile size {tile} must be more than twice the overlap {overlap}")
+    return [
+        Tile(top, left, min(tile, height), min(tile, width))
+        for top in _starts(height, tile, overlap)
+        for left in _starts(width, tile, overlap)
+    ]
+
+
+def _ramp(length: int, overlap: int, fade_start: bool, fade_end: bool) -> np.ndarray:
+    """1 in the middle, a half-cosine from near 0 to 1 over ``overlap`` at faded ends."""
+    weights = np.ones(length, dtype=np.float32)
+    if overlap <= 0:
+        return weights
+    steps = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
+    rise = 0.5 - 0.5 * np.cos(np.pi * steps)
+    if fade_start:
+        weights[:overlap] = rise
+    if fade_end:
+        weights[length - overlap :] = np.minimum(weights[length - overlap :], rise[::-1])
+    return weights
+
+
+def tile_weights(tile: Tile, height: int, width: int, overlap: int) -> np.ndarray:
+    """Blending weights for ``tile``: ramps only on sides that have a neighbour."""
+    rows = _ramp(tile.height, overlap, tile.top > 0, tile.top + tile.height < height)
+    cols = _ramp(tile.width, overlap, tile.left > 0, tile.left + tile.width < width)
+    return np.outer(rows, cols)[..., None]
+
+
+def run_tiled(
+    image: np.ndarray,
+    process: TileFn,
+    tile: int,
+    overlap: int,
+    on_tile: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """Apply ``process`` tile by tile to an H x W x C image and blend the results.
+
+    ``on_tile(done, total)`` is called after every tile; it may raise to stop
+    (cancellation), and nothing partial is returned then.
+    """
+    height, width = image.shape[:2]
+    tiles = plan_tiles(height, width, tile, overlap)
+    if len(tiles) == 1:
+        result = process(image)
+        if on_tile:
+            on_tile(1, 1)
+        return result
+    total = np.zeros(image.shape, dtype=np.float32)
+    weight_sum = np.zeros((height, width, 1), dtype=np.float32)
+    for index, region in enumerate(tiles, start=1):
+        rows = slice(region.top, region.top + region.height)
+        cols = slice(region.left, region.left + region.width)
+        weights = tile_weights(region, height, width, overlap)
+        total[rows, cols] += process(image[rows, cols]) * weights
+        weight_sum[rows, cols] += weights
+        if on_tile:
+            on_tile(index, len(tiles))
+    return total / weight_sum

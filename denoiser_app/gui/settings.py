@@ -1,0 +1,131 @@
+"""Typed, persistent settings over QSettings, in two groups.
+
+``preferences`` are choices the user makes about how photos are cleaned
+(strength, model, output format...). ``state`` is what the window remembers
+about itself (geometry, splitters, last folders). Keeping them apart means a
+"reset layout" never loses a user's preferences and vice versa.
+
+Tests pass an explicit file path, so they never touch the user's settings.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Generic, TypeVar, cast
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from denoiser_app.core.engine import DEFAULT_TILE, MAX_STRENGTH
+
+ORGANIZATION = "Denoiser"
+APPLICATION = "Denoiser"
+
+T = TypeVar("T")
+
+
+def _to_bool(value: Any) -> bool:
+    # INI files hand every value back as a string.
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)
+
+
+def _to_bytes(value: Any) -> QByteArray:
+    return value if isinstance(value, QByteArray) else QByteArray()
+
+
+_CONVERTERS: dict[type, Any] = {bool: _to_bool, int: int, float: float, str: str, QByteArray: _to_bytes}
+
+
+class Option(Generic[T]):
+    """One typed setting, stored under ``<group>/<key>``; falls back to its default if unreadable."""
+
+    def __init__(self, key: str, default: T, kind: type, choices: tuple[T, ...] | None = None) -> None:
+        self.key = key
+        self.default = default
+        self.kind = kind
+        self.choices = choices
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, group: _Group | None, owner: type | None = None) -> T:
+        if group is None:
+            return cast(T, self)
+        raw = group.store.value(f"{group.prefix}/{self.key}")
+        if raw is None:
+            return self.default
+        try:
+            value = _CONVERTERS[self.kind](raw)
+        except (TypeError, ValueError):
+            return self.default
+        if self.choices is not None and value not in self.choices:
+            return self.default
+        return cast(T, value)
+
+    def __set__(self, group: _Group, value: T) -> None:
+        group.store.setValue(f"{group.prefix}/{self.key}", value)
+
+
+class _Group:
+    prefix = ""
+
+    def __init__(self, store: QSettings) -> None:
+        self.store = store
+
+    def reset(self) -> None:
+        self.store.remove(self.prefix)
+
+
+class Preferences(_Group):
+    """How photos are cleaned and where they go."""
+
+    prefix = "preferences"
+    strength = Option("strength", 15.0, float)
+    auto_strength = Option("auto_strength", True, bool)
+    model = Option("model", "", str)  # a model name, or a .pt file path; "" is the default model
+    device = Option("device", "auto", str)
+    recursive = Option("recursive", False, bool)
+    format = Option("format", "same", str, ("same", "png", "tiff", "jpeg"))
+    jpeg_quality = Option("jpeg_quality", 95, int)
+    name_suffix = Option("name_suffix", "", str)
+    overwrite = Option("overwrite", False, bool)
+    open_when_done = Option("open_when_done", False, bool)
+    tile = Option("tile", DEFAULT_TILE, int)
+
+    def clamped_strength(self) -> float:
+        return min(max(self.strength, 0.0), MAX_STRENGTH)
+
+
+class UiState(_Group):
+    """What the window remembers about itself."""
+
+    prefix = "state"
+    geometry = Option("geometry", QByteArray(), QByteArray)
+    window_state = Option("window_state", QByteArray(), QByteArray)
+    main_splitter = Option("main_splitter", QByteArray(), QByteArray)
+    side_splitter = Option("side_splitter", QByteArray(), QByteArray)
+    last_input_dir = Option("last_input_dir", "", str)
+    last_output_dir = Option("last_output_dir", "", str)
+    advanced_open = Option("advanced_open", False, bool)
+
+
+class Settings:
+    """The app's settings file: ``preferences`` and ``state``.
+
+    With no ``path``, the user's own INI file in the platform's config folder.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        if path is None:
+            self.store = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+        else:
+            self.store = QSettings(str(path), QSettings.Format.IniFormat)
+        self.preferences = Preferences(self.store)
+        self.state = UiState(self.store)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.store.fileName())
+
+    def sync(self) -> None:
+        self.store.sync()

@@ -1,0 +1,76 @@
+"""Training and test images: locating the shared data and sampling patches."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+TRAIN_SET = "train/CBSD432"
+COLOUR_TEST_SETS = ("Kodak24", "CBSD68", "McMaster")
+# The last images of the sorted training list are held out for validation.
+VALIDATION_COUNT = 8
+
+
+def data_root() -> Path:
+    """The shared data folder: $DENOISER_DATA, else ../shared/data beside the repo."""
+    configured = os.environ.get("DENOISER_DATA")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+def image_files(folder: Path) -> list[Path]:
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"no images in {folder}")
+    return files
+
+
+def load_rgb8(path: Path) -> np.ndarray:
+    """An image as 8-bit RGB, HxWx3."""
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def split_training_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    files = image_files(folder)
+    return files[:-VALIDATION_COUNT], files[-VALIDATION_COUNT:]
+
+
+class PatchSampler:
+    """Random crops with flips and 90-degree rotations from images held in memory.
+
+    All randomness comes from the ``numpy.random.Generator`` passed in, so a
+    training run that restores that generator's state resumes exactly.
+    """
+
+    def __init__(self, images: list[np.ndarray], patch_size: int) -> None:
+        usable = [im for im in images if min(im.shape[:2]) >= patch_size]
+        if not usable:
+            raise ValueError(f"no training image is at least {patch_size} px on each side")
+        self.images = usable
+        self.patch_size = patch_size
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> torch.Tensor:
+        size = self.patch_size
+        patches = np.empty((batch_size, size, size, 3), dtype=np.uint8)
+        for i in range(batch_size):
+            image = self.images[rng.integers(len(self.images))]
+            top = rng.integers(image.shape[0] - size + 1)
+            left = rng.integers(image.shape[1] - size + 1)
+            patch = image[top : top + size, left : left + size]
+            patch = np.rot90(patch, k=int(rng.integers(4)))
+            if rng.integers(2):
+                patch = patch[:, ::-1]
+            patches[i] = patch
+        return torch.from_numpy(patches).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def centre_crop(image: np.ndarray, size: int) -> np.ndarray:
+    top = max(0, (image.shape[0] - size) // 2)
+    left = max(0, (image.shape[1] - size) // 2)
+    return image[top : top + size, left : left + size]

@@ -1,0 +1,72 @@
+"""Export a trained network to the shipped TorchScript format."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from denoiser_app.core.modelfile import quiet_torchscript, save_model_file
+from model.archs import build
+from model.noise import MAX_SIGMA
+
+
+def export(module: nn.Module, path: Path, architecture: str, arch_options: dict[str, Any], **metadata: Any) -> None:
+    """Script ``module`` and write it to ``path`` with its metadata.
+
+    The file is not frozen, so its weights can be read back for fine-tuning;
+    the engine freezes it when it loads it.
+    """
+    module = module.cpu().eval()
+    with quiet_torchscript():
+        scripted = torch.jit.script(module)
+    record = {
+        "architecture": architecture,
+        "arch_options": arch_options,
+        "multiple": int(getattr(module, "multiple")),
+        "takes_noise_map": bool(getattr(module, "takes_noise_map")),
+        "noise_range": [0.0, MAX_SIGMA],
+        "parameters": sum(p.numel() for p in module.parameters()),
+        **metadata,
+    }
+    save_model_file(scripted, path, record)
+
+
+def network_from_checkpoint(checkpoint_path: Path, use_ema: bool = True) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild a network from a training checkpoint; returns it and the run's config."""
+    state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+    config = state["config"]
+    network = build(config["arch"], **config["arch_options"])
+    network.load_state_dict(state["params_ema" if use_ema else "params"])
+    return network, config
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Export a training checkpoint as a Denoiser model file.")
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("output", type=Path)
+    parser.add_argument("--name", default="")
+    parser.add_argument("--description", default="")
+    parser.add_argument("--results", type=Path, help="JSON file of results to embed")
+    args = parser.parse_args(argv)
+    network, config = network_from_checkpoint(args.checkpoint)
+    results = json.loads(args.results.read_text()) if args.results else {}
+    export(
+        network,
+        args.output,
+        config["arch"],
+        config["arch_options"],
+        name=args.name or config["arch"],
+        description=args.description,
+        recipe=config,
+        training_data=config.get("train_dirs"),
+        results=results,
+    )
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""Synthetic noise for training: Gaussian, Poisson-Gaussian and a camera-pipeline model.
+
+Every function takes clean images as an (N, 3, H, W) float tensor in [0, 1] and
+a :class:`torch.Generator`, and returns the noisy batch together with the
+per-image noise level (standard deviation of noisy - clean, in 8-bit units),
+which is what the noise-map input of the model is trained to expect.
+"""
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+NoiseFn = Callable[[torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+
+MAX_SIGMA = 55.0
+
+
+def _uniform(n: int, low: float, high: float, gen: torch.Generator) -> torch.Tensor:
+    return low + (high - low) * torch.rand(n, generator=gen)
+
+
+def _log_uniform(n: int, low: float, high: float, gen: torch.Generator) -> torch.Tensor:
+    return torch.exp(_uniform(n, float(np.log(low)), float(np.log(high)), gen))
+
+
+def _per_image(values: torch.Tensor) -> torch.Tensor:
+    return values.view(-1, 1, 1, 1)
+
+
+def _measured_sigma(noisy: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    return (noisy - clean).flatten(1).std(dim=1) * 255.0
+
+
+def srgb_to_linear(x: torch.Tensor) -> torch.Tensor:
+    return torch.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055).clamp_min(0) ** 2.4)
+
+
+def linear_to_srgb(x: torch.Tensor) -> torch.Tensor:
+    x = x.clamp(0, 1)
+    return torch.where(x <= 0.0031308, 12.92 * x, 1.055 * x.clamp_min(1e-8) ** (1 / 2.4) - 0.055)
+
+
+def gaussian(clean: torch.Tensor, gen: torch.Generator, max_sigma: float = MAX_SIGMA):
+    """Additive white Gaussian noise, sigma uniform in [0, max_sigma] per image."""
+    sigma = _uniform(clean.shape[0], 0.0, max_sigma, gen)
+    noise = torch.randn(clean.shape, generator=gen) * _per_image(sigma / 255.0)
+    return clean + noise, sigma
+
+
+def poisson_gaussian(clean: torch.Tensor, gen: torch.Generator, max_sigma: float = MAX_SIGMA):
+    """Signal-dependent noise with variance a*x + b, per channel, in display space."""
+    n = clean.shape[0]
+    shot = _per_image(_log_uniform(n, 1e-4, 3e-2, gen))
+    read = _per_image(_uniform(n, 0.0, 0.08, gen) ** 2)
+    std = torch.sqrt(shot * clean + read)
+    noisy = clean + torch.randn(clean.shape, generator=gen) * std
+    return _limit(noisy, clean, max_sigma)
+
+
+def _limit(noisy: torch.Tensor, clean: torch.Tensor, max_sigma: float):
+    """Scale each image's noise down so its level stays within ``max_sigma``."""
+    sigma = _measured_sigma(noisy, clean)
+    scale = torch.clamp(max_sigma / sigma.clamp_min(1e-6), max=1.0)
+    noisy = clean + (noisy - clean) * _per_image(scale)
+    return noisy, sigma * scale
+
+
+def _gaussian_kernel(radius: int, spread: float) -> torch.Tensor:
+    offsets = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    weights = torch.exp(-0.5 * (offsets / max(spread, 1e-3)) ** 2)
+    kernel_1d = weights / weights.sum()
+    return torch.outer(kernel_1d, kernel_1d)
+
+
+def _blur_per_image(noise: torch.Tensor, spreads: torch.Tensor) -> torch.Tensor:
+    """Blur each image's noise with its own Gaussian, keeping its variance.
+
+    Demosaicing interpolates neighbouring photosites, which makes real noise
+    spatially correlated (grainy clumps rather than single-pixel speckle).
+    """
+    out = torch.empty_like(noise)
+    channels = noise.shape[1]
+    for i, spread in enumerate(spreads.tolist()):
+        kernel = _gaussian_kernel(2, spread)
+        kernel = kernel / kernel.square().sum().sqrt()
+        weight = kernel.expand(channels, 1, 5, 5).contiguous()
+        out[i : i + 1] = F.conv2d(F.pad(noise[i : i + 1], (2, 2, 2, 2), mode="reflect"), weight, groups=channels)
+    return out
+
+
+def _random_colour_matrix(gen: torch.Generator) -> torch.Tensor:
+    """A camera-to-sRGB-like matrix: rows sum to 1, off-diagonals negative.
+
+    Such matrices amplify and correlate chroma noise, which is why real noise
+    shows coloured blotches.
+    """
+    off = -_uniform(6, 0.05, 0.45, gen)
+    m = torch.zeros(3, 3)
+    m[0, 1], m[0, 2], m[1, 0], m[1, 2], m[2, 0], m[2, 1] = off.tolist()
+    m += torch.diag(1.0 - m.sum(dim=1))
+    return m
+
+
+def _smoothstep_tone(x: torch.Tensor, amount: torch.Tensor) -> torch.Tensor:
+    return (1 - amount) * x + amount * (3 * x**2 - 2 * x**3)
+
+
+def _inverse_smoothstep_tone(y: torch.Tensor, amount: torch.Tensor, steps: int = 20) -> torch.Tensor:
+    x = y.clone()
+    for _ in range(steps):  # Newton's method; the curve is monotone on [0, 1]
+        f = _smoothstep_tone(x, amount) - y
+        df = (1 - amount) + amount * (6 * x - 6 * x**2)
+        x = (x - f / df.clamp_min(1e-3)).clamp(0, 1)
+    return x
+
+
+def jpeg_roundtrip(images: torch.Tensor, qualities: list[int]) -> torch.Tensor:
+    """Encode and decode each image as 8-bit JPEG (4:2:0, as cameras write)."""
+    out = torch.empty_like(images)
+    for i, quality in enumerate(qualities):
+        array = (images[i].clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(array).save(buffer, format="JPEG", quality=int(quality))
+        decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+        out[i] = torch.from_numpy(decoded.astype(np.float32) / 255.0).permute(2, 0, 1)
+    return out
+
+
+def camera(clean: torch.Tensor, gen: torch.Generator, max_sigma: float = MAX_SIGMA, jpeg_probability: float = 0.3):
+    """Noise as a camera makes it.
+
+    The clean image is taken back to linear raw-like values (inverse tone
+    curve, inverse sRGB gamma, inverse white balance); Poisson-Gaussian noise
+    is added there; the noise is then correlated spatially (demosaicing) and
+    across channels (colour matrix), with extra low-frequency chroma noise;
+    finally white balance, gamma and tone curve are applied again and the
+    result may be JPEG-compressed.
+    """
+    n = clean.shape[0]
+    tone = _per_image(_uniform(n, 0.0, 0.6, gen))
+    display = _inverse_smoothstep_tone(clean, tone)
+    linear = srgb_to_linear(display)
+    gains = torch.stack([_uniform(n, 1.3, 2.4, gen), torch.ones(n), _uniform(n, 1.2, 2.0, gen)], dim=1)
+    raw = (linear / gains.view(n, 3, 1, 1)).clamp(0, 1)
+    shot = _per_image(_log_uniform(n, 2e-4, 2e-2, gen))
+    read = _per_image(_log_uniform(n, 1e-7, 1e-3, gen))
+    noise = torch.randn(clean.shape, generator=gen) * torch.sqrt(shot * raw + read)
+    noise = _blur_per_image(noise, _uniform(n, 0.3, 1.2, gen))
+    for i in range(n):
+        noise[i] = torch.einsum("ij,jhw->ihw", _random_colour_matrix(gen), noise[i])
+    chroma = _low_frequency_chroma(clean.shape, gen) * torch.sqrt(shot * raw.mean(1, keepdim=True) + read)
+    noisy_raw = raw + noise + chroma * _per_image(_uniform(n, 0.0, 0.8, gen))
+    noisy_linear = noisy_raw * gains.view(n, 3, 1, 1)
+    noisy = _smoothstep_tone(linear_to_srgb(noisy_linear), tone)
+    use_jpeg = torch.rand(n, generator=gen) < jpeg_probability
+    if use_jpeg.any():
+        idx = torch.nonzero(use_jpeg).flatten()
+        qualities = torch.randint(70, 97, (len(idx),), generator=gen).tolist()
+        noisy[idx] = jpeg_roundtrip(noisy[idx], qualities)
+    return _limit(noisy, clean, max_sigma)
+
+
+def _low_frequency_chroma(shape: torch.Size, gen: torch.Generator) -> torch.Tensor:
+    """Blotchy colour noise: coarse noise upsampled, with zero luminance."""
+    n, _, height, width = shape
+    coarse = torch.randn((n, 2, max(1, height // 4), max(1, width // 4)), generator=gen)
+    smooth = F.interpolate(coarse, size=(height, width), mode="bilinear", align_corners=False)
+    red_green, blue_yellow = smooth[:, 0:1], smooth[:, 1:2]
+    return torch.cat([red_green - 0.5 * blue_yellow, -red_green - 0.5 * blue_yellow, blue_yellow], dim=1)
+
+
+def quantise(noisy: torch.Tensor) -> torch.Tensor:
+    """Clip to [0, 1] and round to 8 bits, as a saved image file would be."""
+    return torch.round(noisy.clamp(0, 1) * 255.0) / 255.0
+
+
+NOISE_MODELS: dict[str, NoiseFn] = {
+    "gaussian": gaussian,
+    "poisson_gaussian": poisson_gaussian,
+    "camera": camera,
+}
+
+
+def parse_mix(spec: str) -> dict[str, float]:
+    """Parse ``"gaussian:0.5,camera:0.5"`` into normalised weights."""
+    weights: dict[str, float] = {}
+    for part in spec.split(","):
+        name, _, weight = part.partition(":")
+        name = name.strip()
+        if name not in NOISE_MODELS:
+            raise ValueError(f"unknown noise model {name!r}; known: {', '.join(NOISE_MODELS)}")
+        weights[name] = float(weight) if weight else 1.0
+    total = sum(weights.values())
+    if total <= 0:
+        raise ValueError("noise mix weights must add up to more than zero")
+    return {name: weight / total for name, weight in weights.items()}
+
+
+def add_noise(
+    clean: torch.Tensor,
+    gen: torch.Generator,
+    mix: dict[str, float],
+    quantise_probability: float = 0.5,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Add noise drawn from ``mix`` to each image; returns (noisy, sigma per image).
+
+    A share of the batch is clipped and rounded to 8 bits, as files on disk are;
+    the rest stays unclipped, as in the papers' evaluation protocol.
+    """
+    n = clean.shape[0]
+    names = list(mix)
+    choice = torch.multinomial(torch.tensor([mix[k] for k in names]), n, replacement=True, generator=gen)
+    noisy = torch.empty_like(clean)
+    sigma = torch.empty(n)
+    for k, name in enumerate(names):
+        idx = torch.nonzero(choice == k).flatten()
+        if len(idx):
+            noisy[idx], sigma[idx] = NOISE_MODELS[name](clean[idx], gen)
+    to_quantise = torch.rand(n, generator=gen) < quantise_probability
+    noisy[to_quantise] = quantise(noisy[to_quantise])
+    return noisy, sigma

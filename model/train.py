@@ -1,0 +1,293 @@
+"""Resumable, time-budgeted training on clean images with synthetic noise.
+
+    python -m model.train --run-dir RUN [--arch nm_unet] [--time-budget 3600]
+
+A run directory holds ``config.json``, ``checkpoint.pt`` (weights, EMA weights,
+optimiser and every random state) and ``train.log``. Running the same command
+again resumes where the last one stopped; the schedule is fixed by
+``--total-steps``, so how the work is split over sessions does not change the
+result.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from denoiser_app.core.modelfile import load_model_file
+from denoiser_app.core.progress import Progress
+from model import data
+from model.archs import build
+from model.noise import add_noise, camera, parse_mix
+
+CHECKPOINT_NAME = "checkpoint.pt"
+LOG_NAME = "train.log"
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run. Saved with the run and in exported models."""
+
+    arch: str = "nm_unet"
+    arch_options: dict[str, Any] = field(default_factory=lambda: {"widths": [32, 64, 128, 256], "blocks": 2})
+    train_dirs: list[str] = field(default_factory=list)
+    noise_mix: str = "gaussian:0.5,poisson_gaussian:0.15,camera:0.35"
+    total_steps: int = 80_000
+    batch_size: int = 16
+    patch_size: int = 128
+    learning_rate: float = 4e-4
+    min_learning_rate: float = 1e-6
+    warmup_steps: int = 500
+    ema_decay: float = 0.999
+    loss: str = "l1"
+    bf16: bool = True
+    seed: int = 0
+    validate_every: int = 1000
+    init_from: str = ""
+
+
+def learning_rate_at(step: int, config: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to ``min_learning_rate``."""
+    if step < config.warmup_steps:
+        return config.learning_rate * (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(1, config.total_steps - config.warmup_steps)
+    cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return config.min_learning_rate + (config.learning_rate - config.min_learning_rate) * cosine
+
+
+def psnr(denoised: torch.Tensor, clean: torch.Tensor) -> float:
+    mse = F.mse_loss(denoised.clamp(0, 1), clean).item()
+    return 10 * math.log10(1.0 / max(mse, 1e-12))
+
+
+def noise_map_like(image: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """A constant noise-level plane per image, in the model's units (sigma / 255)."""
+    return (sigma / 255.0).view(-1, 1, 1, 1).expand(image.shape[0], 1, *image.shape[2:]).contiguous()
+
+
+class Validator:
+    """Fixed noisy crops of held-out images, scored the same way at every check."""
+
+    def __init__(self, images: list[np.ndarray], crop: int = 256) -> None:
+        clean = torch.stack(
+            [torch.from_numpy(data.centre_crop(im, crop).copy()).permute(2, 0, 1).float() / 255 for im in images]
+        )
+        gen = torch.Generator().manual_seed(1234)
+        self.clean = clean
+        sigma = torch.full((len(images),), 25.0)
+        self.cases = {
+            "gauss25": (clean + torch.randn(clean.shape, generator=gen) * 25 / 255, sigma),
+            "camera": camera(clean, gen, jpeg_probability=0.0),
+        }
+
+    @torch.inference_mode()
+    def score(self, network: nn.Module) -> dict[str, float]:
+        network.eval()
+        scores = {}
+        for name, (noisy, sigma) in self.cases.items():
+            denoised = network(noisy, noise_map_like(noisy, sigma))
+            scores[name] = float(np.mean([psnr(d, c) for d, c in zip(denoised, self.clean)]))
+        network.train()
+        return scores
+
+
+class RunLog:
+    """Appends human-readable lines to the run's log file and echoes them."""
+
+    def __init__(self, path: Path, echo: bool = True) -> None:
+        self.path = path
+        self.echo = echo
+
+    def write(self, line: str) -> None:
+        stamped = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}"
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(stamped + "\n")
+        if self.echo:
+            print(stamped, flush=True)
+
+
+def _load_training_images(config: TrainConfig) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    train: list[np.ndarray] = []
+    validation: list[np.ndarray] = []
+    for folder in config.train_dirs:
+        fit, held_out = data.split_training_files(Path(folder))
+        train += [data.load_rgb8(p) for p in fit]
+        validation += [data.load_rgb8(p) for p in held_out]
+    return train, validation
+
+
+def _initial_weights(network: nn.Module, init_from: str) -> None:
+    """Start from an exported model's weights (fine-tuning)."""
+    scripted, _ = load_model_file(Path(init_from))
+    network.load_state_dict(scripted.state_dict())
+
+
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    temporary = path.with_name(path.name + ".partial")
+    torch.save(state, temporary)
+    temporary.replace(path)
+
+
+def train(
+    config: TrainConfig,
+    run_dir: Path,
+    time_budget: float = float("inf"),
+    checkpoint_seconds: float = 300.0,
+    progress: Progress | None = None,
+    echo: bool = True,
+) -> dict[str, Any]:
+    """Train (or resume) the run in ``run_dir`` until done, out of time, or cancelled.
+
+    Returns a summary with the step reached and the last validation scores.
+    """
+    progress = progress or Progress()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = RunLog(run_dir / LOG_NAME, echo)
+    checkpoint_path = run_dir / CHECKPOINT_NAME
+    config_path = run_dir / "config.json"
+    if checkpoint_path.exists():
+        config = TrainConfig(**json.loads(config_path.read_text()))
+    else:
+        config_path.write_text(json.dumps(asdict(config), indent=1))
+
+    torch.manual_seed(config.seed)
+    network = build(config.arch, **config.arch_options)
+    if config.init_from and not checkpoint_path.exists():
+        _initial_weights(network, config.init_from)
+    ema = copy.deepcopy(network).eval()
+    for parameter in ema.parameters():
+        parameter.requires_grad_(False)
+    optimiser = torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=0.0)
+    rng = np.random.default_rng(config.seed)
+    noise_gen = torch.Generator().manual_seed(config.seed)
+    step = 0
+    scores: dict[str, float] = {}
+    if checkpoint_path.exists():
+        state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        network.load_state_dict(state["params"])
+        ema.load_state_dict(state["params_ema"])
+        optimiser.load_state_dict(state["optimizer"])
+        rng.bit_generator.state = state["rng_numpy"]
+        noise_gen.set_state(state["rng_torch"])
+        step = state["step"]
+        scores = state.get("scores", {})
+        log.write(f"resumed at step {step}")
+    else:
+        log.write(f"new run: {json.dumps(asdict(config))}")
+
+    train_images, validation_images = _load_training_images(config)
+    sampler = data.PatchSampler(train_images, config.patch_size)
+    validator = Validator(validation_images) if validation_images else None
+    mix = parse_mix(config.noise_mix)
+    loss_fn = F.l1_loss if config.loss == "l1" else F.mse_loss
+
+    def checkpoint() -> None:
+        _save_checkpoint(
+            checkpoint_path,
+            {
+                "params": network.state_dict(),
+                "params_ema": ema.state_dict(),
+                "optimizer": optimiser.state_dict(),
+                "rng_numpy": rng.bit_generator.state,
+                "rng_torch": noise_gen.get_state(),
+                "step": step,
+                "scores": scores,
+                "config": asdict(config),
+            },
+        )
+
+    started = time.monotonic()
+    last_checkpoint = started
+    running_loss = 0.0
+    network.train()
+    stopped_by = "finished"
+    while step < config.total_steps:
+        if progress.is_cancelled:
+            stopped_by = "cancelled"
+            break
+        if time.monotonic() - started > time_budget:
+            stopped_by = "time budget"
+            break
+        for group in optimiser.param_groups:
+            group["lr"] = learning_rate_at(step, config)
+        clean = sampler.sample(config.batch_size, rng)
+        noisy, sigma = add_noise(clean, noise_gen, mix)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+            denoised = network(noisy, noise_map_like(noisy, sigma))
+        loss = loss_fn(denoised.float(), clean)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        with torch.no_grad():
+            for target, source in zip(ema.parameters(), network.parameters()):
+                target.lerp_(source, 1 - config.ema_decay)
+        step += 1
+        running_loss += loss.item()
+        if step % 100 == 0:
+            log.write(f"step {step} loss {running_loss / 100:.5f} lr {learning_rate_at(step, config):.2e}")
+            running_loss = 0.0
+        if validator and (step % config.validate_every == 0 or step == config.total_steps):
+            scores = validator.score(ema)
+            log.write(f"step {step} validation " + " ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+        progress.report("train", step, config.total_steps, f"loss {loss.item():.4f}")
+        if time.monotonic() - last_checkpoint > checkpoint_seconds:
+            checkpoint()
+            last_checkpoint = time.monotonic()
+    checkpoint()
+    log.write(f"stopped at step {step} ({stopped_by}) after {time.monotonic() - started:.0f}s")
+    return {"step": step, "stopped_by": stopped_by, "scores": scores, "ema": ema, "config": config}
+
+
+def main(argv: list[str] | None = None) -> None:
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run-dir", type=Path, required=True)
+    parser.add_argument("--arch", default=defaults.arch)
+    parser.add_argument("--arch-options", type=json.loads, default=defaults.arch_options)
+    parser.add_argument("--train-dir", action="append", type=str, help="clean images (repeatable)")
+    parser.add_argument("--noise-mix", default=defaults.noise_mix)
+    parser.add_argument("--total-steps", type=int, default=defaults.total_steps)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--patch-size", type=int, default=defaults.patch_size)
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--loss", choices=["l1", "l2"], default=defaults.loss)
+    parser.add_argument("--no-bf16", dest="bf16", action="store_false")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--validate-every", type=int, default=defaults.validate_every)
+    parser.add_argument("--init-from", default="", help="exported model to fine-tune")
+    parser.add_argument("--time-budget", type=float, default=float("inf"), help="seconds for this invocation")
+    parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = TrainConfig(
+        arch=args.arch,
+        arch_options=args.arch_options,
+        train_dirs=args.train_dir or [str(data.data_root() / data.TRAIN_SET)],
+        noise_mix=args.noise_mix,
+        total_steps=args.total_steps,
+        batch_size=args.batch_size,
+        patch_size=args.patch_size,
+        learning_rate=args.learning_rate,
+        loss=args.loss,
+        bf16=args.bf16,
+        seed=args.seed,
+        validate_every=args.validate_every,
+        init_from=args.init_from,
+    )
+    train(config, args.run_dir, args.time_budget, args.checkpoint_minutes * 60)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Shared fixtures: tiny models made in the test session, and small images."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from model.archs import build
+from model.export import export
+
+
+def make_model_file(path: Path, architecture: str, options: dict, seed: int = 0) -> Path:
+    torch.manual_seed(seed)
+    export(build(architecture, **options), path, architecture, options, name=path.stem, description="test model")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small random-weight noise-map U-Net; fast enough for any test."""
+    folder = tmp_path_factory.mktemp("models")
+    return make_model_file(folder / "tiny.pt", "nm_unet", {"widths": [8, 16], "blocks": 1})
+
+
+@pytest.fixture(scope="session")
+def tiny_seed_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("models")
+    return make_model_file(folder / "tiny-seed.pt", "seed_cae", {"width": 4})
+
+
+def noisy_photo(height: int, width: int, seed: int = 0, channels: int = 3) -> np.ndarray:
+    """A smooth colourful gradient with Gaussian noise, float32 in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    rows = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
+    cols = np.linspace(0, 1, width, dtype=np.float32)[None, :, None]
+    phase = np.arange(channels, dtype=np.float32)[None, None, :]
+    clean = 0.5 + 0.3 * np.sin(3 * rows + 5 * cols + phase)
+    return np.clip(clean + rng.normal(0, 0.05, clean.shape), 0, 1).astype(np.float32)
+
+
+def write_png(path: Path, pixels: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    array = (np.clip(pixels, 0, 1) * 255 + 0.5).astype(np.uint8)
+    Image.fromarray(array.squeeze()).save(path)
+    return path

@@ -1,0 +1,69 @@
+"""The dependency rules: the core and model/ never import Qt, and nothing imports upward."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BLOCK_QT = """
+import importlib.abc, sys
+class BlockQt(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split('.')[0] in {'PySide6', 'PyQt5', 'PyQt6', 'shiboken6', 'superqt', 'qtpy'}:
+            raise ImportError('Qt is blocked in this test: ' + name)
+sys.meta_path.insert(0, BlockQt())
+"""
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "denoiser_app.core.engine",
+        "denoiser_app.core.batch",
+        "denoiser_app.core.imageio",
+        "denoiser_app.core.noise_level",
+        "denoiser_app.cli",
+        "model.train",
+        "model.export",
+        "model.evaluate",
+    ],
+)
+def test_imports_with_qt_blocked(module: str) -> None:
+    code = BLOCK_QT + f"import {module}\nprint('ok')"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+LAYERS = {
+    # package folder: module prefixes it must not import
+    "denoiser_app/core": ("denoiser_app.gui", "denoiser_app.cli", "model", "PySide6", "superqt"),
+    "model": ("denoiser_app.gui", "denoiser_app.cli", "PySide6", "superqt"),
+}
+
+
+@pytest.mark.parametrize("folder", sorted(LAYERS))
+def test_no_upward_imports(folder: str) -> None:
+    forbidden = LAYERS[folder]
+    offenders = []
+    for path in (ROOT / folder).rglob("*.py"):
+        for name in _imported_modules(path):
+            if any(name == f or name.startswith(f + ".") for f in forbidden):
+                offenders.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert not offenders, offenders
