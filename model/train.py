@@ -208,7 +208,7 @@ def train(
 
     started = time.monotonic()
     last_checkpoint = started
-    running_loss = 0.0
+    running_loss, steps_since_log = 0.0, 0
     network.train()
     stopped_by = "finished"
     while step < config.total_steps:
@@ -233,9 +233,10 @@ def train(
                 target.lerp_(source, 1 - config.ema_decay)
         step += 1
         running_loss += loss.item()
+        steps_since_log += 1
         if step % 100 == 0:
-            log.write(f"step {step} loss {running_loss / 100:.5f} lr {learning_rate_at(step, config):.2e}")
-            running_loss = 0.0
+            log.write(f"step {step} loss {running_loss / steps_since_log:.5f} lr {learning_rate_at(step, config):.2e}")
+            running_loss, steps_since_log = 0.0, 0
         if validator and (step % config.validate_every == 0 or step == config.total_steps):
             scores = validator.score(ema)
             log.write(f"step {step} validation " + " ".join(f"{k} {v:.3f}" for k, v in scores.items()))

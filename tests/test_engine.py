@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from denoiser_app.core import engine
+from denoiser_app.core.engine import load_denoiser, parse_strength, pick_device
+from denoiser_app.core.modelfile import ModelFileError
+from denoiser_app.core.noise_level import estimate_sigma
+from denoiser_app.core.progress import Cancelled, Progress
+from tests.conftest import noisy_photo
+
+
+def test_output_shape_range_and_dtype(tiny_model) -> None:
+    image = noisy_photo(70, 90)
+    result = load_denoiser(tiny_model, "cpu").denoise(image, 20.0)
+    assert result.pixels.shape == image.shape and result.pixels.dtype == np.float32
+    assert 0.0 <= result.pixels.min() and result.pixels.max() <= 1.0
+    assert result.sigma == 20.0 and not result.estimated
+
+
+def test_grey_in_grey_out(tiny_model) -> None:
+    grey = noisy_photo(40, 50, channels=1)
+    result = load_denoiser(tiny_model, "cpu").denoise(grey, 10.0)
+    assert result.pixels.shape == (40, 50, 1)
+
+
+def test_auto_strength_reports_the_estimate(tiny_model) -> None:
+    image = noisy_photo(128, 128)
+    result = load_denoiser(tiny_model, "cpu").denoise(image, "auto")
+    assert result.estimated
+    assert result.sigma == pytest.approx(estimate_sigma(image))
+
+
+@pytest.mark.parametrize("sigma", [5, 15, 30, 50])
+def test_noise_estimate_is_close_on_smooth_images(sigma: float) -> None:
+    rng = np.random.default_rng(sigma)
+    clean = noisy_photo(256, 256)  # noise of 0.05 baked in; smooth it away
+    clean = np.full_like(clean, 0.45) + 0.1 * np.linspace(0, 1, 256, dtype=np.float32)[None, :, None]
+    noisy = clean + rng.normal(0, sigma / 255, clean.shape)
+    assert estimate_sigma(noisy) == pytest.approx(sigma, rel=0.08)
+
+
+def test_strength_drives_a_noise_map_model(tiny_model) -> None:
+    denoiser = load_denoiser(tiny_model, "cpu")
+    image = noisy_photo(64, 64)
+    assert not np.allclose(denoiser.denoise(image, 5.0).pixels, denoiser.denoise(image, 40.0).pixels)
+
+
+def test_strength_blends_for_a_model_without_noise_input(tiny_seed_model) -> None:
+    denoiser = load_denoiser(tiny_seed_model, "cpu")
+    image = noisy_photo(64, 64)
+    np.testing.assert_allclose(denoiser.denoise(image, 0.0).pixels, image, atol=1e-6)
+    full = denoiser.denoise(image, 55.0).pixels
+    half = denoiser.denoise(image, 55.0 / 4).pixels
+    np.testing.assert_allclose(half, image + 0.5 * (full - image), atol=1e-5)
+
+
+def test_cancel_between_tiles(tiny_model) -> None:
+    class CancelAfterFirstTile(Progress):
+        def on_update(self, update) -> None:
+            if update.stage == "tile":
+                self.cancel()
+
+    with pytest.raises(Cancelled):
+        load_denoiser(tiny_model, "cpu").denoise(noisy_photo(300, 300), 10.0, tile=128, overlap=16, progress=CancelAfterFirstTile())
+
+
+def test_out_of_memory_halves_tiles_then_falls_back_to_cpu(tiny_model, monkeypatch) -> None:
+    denoiser = load_denoiser(tiny_model, "cpu")
+    notices: list[str] = []
+    denoiser.notify = notices.append
+    denoiser.device = torch.device("cuda")  # pretend; every model call "runs out of memory" until the CPU
+    real_run = engine.Denoiser._run_model
+    seen_tiles: list[int] = []
+
+    def fake_run(self, tile, sigma):
+        seen_tiles.append(max(tile.shape[:2]))
+        if self.device.type == "cuda":
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        return real_run(self, tile, sigma)
+
+    monkeypatch.setattr(engine.Denoiser, "_run_model", fake_run)
+    result = denoiser.denoise(noisy_photo(600, 600), 10.0, tile=512)
+    assert result.pixels.shape == (600, 600, 3)
+    assert seen_tiles[:3] == [512, 256, 128]
+    assert denoiser.device.type == "cpu"
+    assert "256px" in notices[0] and "CPU" in notices[-1]
+
+
+def test_parse_strength() -> None:
+    assert parse_strength("auto") == "auto"
+    assert parse_strength(" AUTO ") == "auto"
+    assert parse_strength("12.5") == 12.5
+    with pytest.raises(ValueError):
+        parse_strength("80")
+    with pytest.raises(ValueError):
+        parse_strength("-1")
+
+
+def test_devices() -> None:
+    assert pick_device("cpu").type == "cpu"
+    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA"):
+            pick_device("cuda")
+    with pytest.raises(ValueError):
+        pick_device("tpu")
+
+
+def test_unknown_model_name_lists_the_available(tmp_path) -> None:
+    with pytest.raises(ModelFileError, match="No model named 'nonexistent'"):
+        load_denoiser("nonexistent", "cpu")

@@ -1,0 +1,52 @@
+"""The package works the same from a wheel as from the source tree, bundled models included."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_wheel_installs_and_finds_bundled_model(tmp_path: Path) -> None:
+    wheel_dir = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheel_dir), str(ROOT)],
+        check=True,
+        cwd=tmp_path,
+    )
+    (wheel,) = wheel_dir.glob("denoiser-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    # Dependencies (torch, numpy, ...) come from the test environment's
+    # site-packages; the package itself only from the wheel.
+    site_packages = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip()
+    )
+    (site_packages / "zz_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True)
+    probe = (
+        "from denoiser_app.core.engine import load_denoiser\n"
+        "from denoiser_app.core.models import list_models\n"
+        "import numpy as np\n"
+        "d = load_denoiser(None, 'cpu')\n"
+        "print(d.path)\n"
+        "print(d.denoise(np.full((40, 40, 3), 0.5, np.float32), 10.0).pixels.shape)\n"
+        "print(sorted(m.name for m in list_models()))\n"
+    )
+    result = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    model_path, shape, names = result.stdout.strip().splitlines()
+    assert Path(model_path).is_relative_to(site_packages), model_path
+    assert shape == "(40, 40, 3)"
+    assert "seed-cae" in names
+    cli = subprocess.run([str(venv / "bin" / "denoiser-cli"), "--list-models"], capture_output=True, text=True)
+    assert cli.returncode == 0 and "seed-cae" in cli.stdout

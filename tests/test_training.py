@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from denoiser_app.core.engine import load_denoiser
+from denoiser_app.core.progress import Progress
+from model import noise
+from model.export import export, network_from_checkpoint
+from model.train import CHECKPOINT_NAME, LOG_NAME, TrainConfig, learning_rate_at, train
+from tests.conftest import noisy_photo, write_png
+
+
+@pytest.fixture()
+def clean_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "my clean photos"
+    for i in range(10):
+        write_png(folder / f"img{i:02d}.png", noisy_photo(48, 56, seed=i))
+    return folder
+
+
+def _config(folder: Path, **changes) -> TrainConfig:
+    settings = dict(
+        arch="nm_unet",
+        arch_options={"widths": [8, 16], "blocks": 1},
+        train_dirs=[str(folder)],
+        total_steps=6,
+        batch_size=2,
+        patch_size=32,
+        warmup_steps=2,
+        validate_every=3,
+        bf16=False,
+    )
+    settings.update(changes)
+    return TrainConfig(**settings)
+
+
+class StopAfter(Progress):
+    def __init__(self, steps: int) -> None:
+        super().__init__()
+        self.steps = steps
+
+    def on_update(self, update) -> None:
+        if update.done >= self.steps:
+            self.cancel()
+
+
+def test_resumed_run_matches_uninterrupted_run(clean_folder: Path, tmp_path: Path) -> None:
+    straight = train(_config(clean_folder), tmp_path / "straight", echo=False)
+    first = train(_config(clean_folder), tmp_path / "split", progress=StopAfter(3), echo=False)
+    assert first["step"] == 3 and first["stopped_by"] == "cancelled"
+    second = train(_config(clean_folder), tmp_path / "split", echo=False)
+    assert second["step"] == 6 and second["stopped_by"] == "finished"
+    for a, b in zip(straight["ema"].state_dict().values(), second["ema"].state_dict().values()):
+        torch.testing.assert_close(a, b)
+    log = (tmp_path / "split" / LOG_NAME).read_text()
+    assert "resumed at step 3" in log and "validation" in log
+
+
+def test_checkpoint_exports_to_a_loadable_model(clean_folder: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    train(_config(clean_folder, bf16=True), run, echo=False)
+    network, config = network_from_checkpoint(run / CHECKPOINT_NAME)
+    out = tmp_path / "exported.pt"
+    export(network, out, config["arch"], config["arch_options"], recipe=config)
+    denoiser = load_denoiser(out, "cpu")
+    assert denoiser.info.extra["recipe"]["total_steps"] == 6
+    assert denoiser.denoise(noisy_photo(40, 40), 10.0).pixels.shape == (40, 40, 3)
+
+
+def test_fine_tuning_starts_from_the_given_model(clean_folder: Path, tmp_path: Path, tiny_model: Path) -> None:
+    result = train(_config(clean_folder, init_from=str(tiny_model), total_steps=0), tmp_path / "ft", echo=False)
+    base = load_denoiser(tiny_model, "cpu")
+    tuned = tmp_path / "tuned.pt"
+    export(result["ema"], tuned, "nm_unet", {"widths": [8, 16], "blocks": 1})
+    image = noisy_photo(32, 32)
+    np.testing.assert_allclose(load_denoiser(tuned, "cpu").denoise(image, 10.0).pixels, base.denoise(image, 10.0).pixels, atol=1e-5)
+
+
+def test_time_budget_stops_and_checkpoints(clean_folder: Path, tmp_path: Path) -> None:
+    result = train(_config(clean_folder, total_steps=10_000), tmp_path / "budget", time_budget=0.0, echo=False)
+    assert result["stopped_by"] == "time budget"
+    assert (tmp_path / "budget" / CHECKPOINT_NAME).exists()
+
+
+def test_learning_rate_warms_up_then_decays() -> None:
+    config = TrainConfig(total_steps=1000, warmup_steps=100, learning_rate=1e-3, min_learning_rate=1e-6)
+    rates = [learning_rate_at(s, config) for s in range(0, 1001, 50)]
+    assert rates[0] < rates[2] == pytest.approx(1e-3, rel=0.02)
+    assert all(a >= b for a, b in zip(rates[2:], rates[3:]))
+    assert rates[-1] == pytest.approx(1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(noise.NOISE_MODELS))
+def test_noise_models_report_the_level_they_added(name: str) -> None:
+    gen = torch.Generator().manual_seed(0)
+    clean = torch.rand(6, 3, 48, 48) * 0.8 + 0.1
+    noisy, sigma = noise.NOISE_MODELS[name](clean, gen)
+    assert noisy.shape == clean.shape and sigma.shape == (6,)
+    assert (sigma >= 0).all() and (sigma <= noise.MAX_SIGMA + 1e-3).all()
+    measured = (noisy - clean).flatten(1).std(dim=1) * 255
+    torch.testing.assert_close(measured, sigma, rtol=0.15, atol=1.0)
+
+
+def test_camera_noise_is_spatially_correlated_unlike_gaussian() -> None:
+    gen = torch.Generator().manual_seed(1)
+    clean = torch.full((8, 3, 64, 64), 0.4)
+
+    def neighbour_correlation(noisy: torch.Tensor) -> float:
+        residual = (noisy - clean)[..., :-1] , (noisy - clean)[..., 1:]
+        return float(torch.corrcoef(torch.stack([residual[0].flatten(), residual[1].flatten()]))[0, 1])
+
+    camera_noisy, _ = noise.camera(clean, gen, jpeg_probability=0.0)
+    gauss_noisy, _ = noise.gaussian(clean, gen)
+    assert neighbour_correlation(camera_noisy) > 0.2
+    assert abs(neighbour_correlation(gauss_noisy)) < 0.05
+
+
+def test_mix_parsing() -> None:
+    assert noise.parse_mix("gaussian:1,camera:3") == {"gaussian": 0.25, "camera": 0.75}
+    with pytest.raises(ValueError, match="unknown noise model"):
+        noise.parse_mix("speckle:1")
