@@ -41,7 +41,7 @@ from model.evaluate import (
     Denoised,
     DenoiseFn,
     ImageScore,
-    TestImage,
+    CleanImage,
     cell_label,
     evaluate_cell,
     format_db,
@@ -73,6 +73,7 @@ NLM_TUNING_CROP = 192
 NLM_TUNING_SEED = 1_000_000
 
 PROGRESS_INTERVAL_SECONDS = 10.0
+PROTOCOL_TITLES = {"float": "float protocol (as in the papers)", "8bit": "8-bit protocol (as the app receives files)"}
 
 PAPER_SIGMAS = (15.0, 25.0, 50.0)
 # From /work/shared/data/README.md (colour, float protocol); not run here.
@@ -178,7 +179,8 @@ def nlm_method(tuning: dict[float, NlmTuning]) -> Method:
         return Denoised(nlm_denoise_u8(to_uint8(noisy), tuning[sigma].h))
 
     details = {"template_window": NLM_TEMPLATE_WINDOW, "search_window": NLM_SEARCH_WINDOW, "h_color": "equal to h"}
-    return Method("nlm", "OpenCV NLM (fastNlMeansDenoisingColored, tuned h)", denoise, uint8_input=True, details=details)
+    label = "OpenCV NLM (fastNlMeansDenoisingColored, tuned h)"
+    return Method("nlm", label, denoise, uint8_input=True, details=details)
 
 
 def cbm3d_method() -> Method:
@@ -256,7 +258,7 @@ def model_methods(
 
 def run_method(
     method: Method,
-    test_sets: dict[str, list[TestImage]],
+    test_sets: dict[str, list[CleanImage]],
     sigmas: Sequence[float],
     protocols: Sequence[str],
     progress: Progress,
@@ -264,7 +266,7 @@ def run_method(
     """Run one method over every set, sigma and protocol; each noisy image is denoised once."""
     run = MethodRun(method)
     if method.needs_warm_up:
-        warm_up(method.denoise, next(iter(test_sets.values()))[0].clean.shape)
+        warm_up(method.denoise, (image for images in test_sets.values() for image in images))
     # An 8-bit-only method sees identical input under both protocols.
     computed = ["8bit"] if method.uint8_input else list(protocols)
     for protocol in computed:
@@ -359,7 +361,12 @@ def nlm_record(tuning: dict[float, NlmTuning], crop_names: Sequence[str]) -> dic
         "search_window": NLM_SEARCH_WINDOW,
         "h_color": "equal to h",
         "grid": f"h = sigma × {NLM_H_FACTORS[0]}…{NLM_H_FACTORS[-1]} in steps of 0.1",
-        "training_crops": {"folder": TRAIN_SET, "images": list(crop_names), "size": NLM_TUNING_CROP, "noise": "8-bit protocol"},
+        "training_crops": {
+            "folder": TRAIN_SET,
+            "images": list(crop_names),
+            "size": NLM_TUNING_CROP,
+            "noise": "8-bit protocol",
+        },
         "tuned": {
             sigma_key(t.sigma): {
                 "h": t.h,
@@ -453,6 +460,11 @@ def paper_rows(report: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def format_speed(megapixels_per_second: float | None) -> str:
+    """Three significant digits: CBM3D and our models differ by orders of magnitude."""
+    return "–" if megapixels_per_second is None else f"{megapixels_per_second:.3g}"
+
+
 def speed_rows(report: dict[str, Any]) -> list[list[str]]:
     rows = []
     for method in report["methods"]:
@@ -461,7 +473,7 @@ def speed_rows(report: dict[str, Any]) -> list[list[str]]:
             method["label"],
             f"{speed['megapixels']:.2f}",
             f"{speed['seconds']:.1f}",
-            format_db(speed["megapixels_per_second"], 3),
+            format_speed(speed["megapixels_per_second"]),
         ])
     return rows
 
@@ -490,6 +502,19 @@ def nlm_rows(report: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def busy_machine_note(machine: dict[str, Any]) -> str | None:
+    """A warning when other work was keeping the CPU busy as the run started or ended."""
+    loads = [machine.get("load_average_start"), machine.get("load_average_end")]
+    one_minute = [load[0] for load in loads if load]
+    cores = machine.get("cores") or 1
+    if not one_minute or max(one_minute) <= cores - 0.5:
+        return None
+    return (
+        f"the 1-minute load average reached {max(one_minute):.2f} on {cores} cores, so other processes "
+        "competed for the CPU; speed figures (multi-threaded ones most of all) are too low."
+    )
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """The benchmark report as markdown, built from the JSON-able report alone."""
     machine = report["machine"]
@@ -500,9 +525,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- Command: `{report['command']}`",
         f"- Date: {report['date']}",
         f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['platform']}",
-        f"- Load average (1/5/15 min) at start: {machine['load_average_start']}, at end: {machine.get('load_average_end')}",
-        f"- Threads: torch {report['threads']['torch']} (torch.get_num_threads()), OpenCV {report['threads']['opencv']}; "
-        "the bm3d package runs its own compiled code",
+        f"- Load average (1/5/15 min) at start: {machine['load_average_start']}, "
+        f"at end: {machine.get('load_average_end')}",
+        f"- Threads: torch {report['threads']['torch']} (torch.get_num_threads()), "
+        f"OpenCV {report['threads']['opencv']}; the bm3d package runs its own compiled code",
         f"- Device: CPU. Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()),
         f"- Images per set: {images}; sigmas: {', '.join(f'{s:g}' for s in report['sigmas'])}; "
         f"protocols: {', '.join(report['protocols'])}",
@@ -510,6 +536,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         "float protocol = unclipped float input, 8-bit protocol = clipped, rounded, PNG round trip. "
         "Outputs are clipped and rounded to 8 bits before scoring. SSIM: skimage, 8-bit images, channel_axis=2.",
     ]
+    busy = busy_machine_note(machine)
+    if busy:
+        parts.append(f"- **Warning:** {busy}")
     for note in report["skipped"]:
         parts.append(f"- Note: {note}")
     if report.get("nlm"):
@@ -526,7 +555,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             markdown_table(["σ", "h", "hColor", "PSNR on training crops (dB)"], nlm_rows(report)),
         ]
     for protocol in report["protocols"]:
-        title = "float protocol (as in the papers)" if protocol == "float" else "8-bit protocol (as the app receives files)"
+        title = PROTOCOL_TITLES[protocol]
         rows = metric_rows(report, protocol, "psnr", 2)
         if protocol == "float":
             rows += paper_rows(report)
@@ -538,16 +567,17 @@ def render_markdown(report: dict[str, Any]) -> str:
         parts += [
             "",
             "## Auto strength vs known σ (default model)",
-            "PSNR lost = known-σ PSNR − auto-strength PSNR. σ estimate error = estimated − true σ (8-bit units).",
+            "PSNR lost = known-σ PSNR − auto-strength PSNR. "
+            "σ estimate error = estimated − true σ (8-bit units).",
             "",
             markdown_table(_header(report, "quantity"), auto_strength_rows(report)),
         ]
     parts += [
         "",
         "## Speed on this machine",
-        "Wall time of the denoise call only (auto strength includes the noise estimate), summed over every image denoised "
-        "in this run; untimed warm-up calls first for the TorchScript models. Other processes running at the same time "
-        "slow every method; see the load average above.",
+        "Wall time of the denoise call only (auto strength includes the noise estimate), "
+        "summed over every image denoised in this run; untimed warm-up calls first for the TorchScript models. "
+        "Other processes running at the same time slow every method; see the load average above.",
         "",
         markdown_table(["method", "megapixels", "seconds", "megapixels / s"], speed_rows(report)),
         "",
@@ -564,7 +594,9 @@ def build_report(
     complete: bool,
 ) -> dict[str, Any]:
     by_key = {run.method.key: run for run in runs}
-    auto_strength = auto_strength_record(by_key["default"], by_key["auto"]) if {"default", "auto"} <= by_key.keys() else {}
+    auto_strength = {}
+    if {"default", "auto"} <= by_key.keys():
+        auto_strength = auto_strength_record(by_key["default"], by_key["auto"])
     return {
         **context,
         **options,
@@ -594,16 +626,19 @@ def comma_list(text: str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Benchmark our models against CBM3D and OpenCV NLM on the same noisy images.")
-    parser.add_argument("--quick", action="store_true", help=f"first {QUICK_IMAGES} images of each set, sigma 25 only")
-    parser.add_argument("--output", type=Path, default=Path("docs/benchmark.md"), help="markdown file; the JSON goes beside it")
-    parser.add_argument("--sets", nargs="+", default=list(COLOUR_TEST_SETS))
-    parser.add_argument("--sigmas", nargs="+", type=float, help="default 15 25 50 (25 with --quick)")
-    parser.add_argument("--methods", type=comma_list, default=list(METHOD_KEYS), help=f"comma-separated subset of {','.join(METHOD_KEYS)}")
-    parser.add_argument("--extra-model", action="append", default=[], metavar="NAME", help="another bundled/user model name or .pt path (repeatable)")
-    parser.add_argument("--protocols", type=comma_list, default=list(PROTOCOLS), help="comma-separated: float,8bit")
-    parser.add_argument("--limit", type=int, help=f"first N images of each set (default all, {QUICK_IMAGES} with --quick)")
-    parser.add_argument("--threads", type=int, help="torch and OpenCV CPU threads (default: their own defaults)")
+    parser = argparse.ArgumentParser(
+        description="Benchmark our models against CBM3D and OpenCV NLM on the same noisy images."
+    )
+    add = parser.add_argument
+    add("--quick", action="store_true", help=f"first {QUICK_IMAGES} images of each set, sigma 25 only")
+    add("--output", type=Path, default=Path("docs/benchmark.md"), help="markdown file; the JSON goes beside it")
+    add("--sets", nargs="+", default=list(COLOUR_TEST_SETS))
+    add("--sigmas", nargs="+", type=float, help="default 15 25 50 (25 with --quick)")
+    add("--methods", type=comma_list, default=list(METHOD_KEYS), help=f"comma-separated subset of {','.join(METHOD_KEYS)}")
+    add("--extra-model", action="append", default=[], metavar="NAME", help="another model name or .pt path (repeatable)")
+    add("--protocols", type=comma_list, default=list(PROTOCOLS), help="comma-separated subset of float,8bit")
+    add("--limit", type=int, help=f"first N images of each set (default all, {QUICK_IMAGES} with --quick)")
+    add("--threads", type=int, help="torch and OpenCV CPU threads (default: their own defaults)")
     return parser
 
 
@@ -631,6 +666,9 @@ def main(argv: list[str] | None = None) -> None:
         cv2.setNumThreads(args.threads)
     progress = Progress()
     context = run_context("python -m model.benchmark " + shlex.join(argv), torch.get_num_threads())
+    busy = busy_machine_note(context["machine"])
+    if busy:
+        progress.say(f"warning: {busy}")
     test_sets = {name: load_test_set(name, limit) for name in args.sets}
     options = {
         "sets": list(args.sets),
@@ -647,7 +685,7 @@ def main(argv: list[str] | None = None) -> None:
         for sigma in sigmas:
             tuning[sigma] = tune_nlm(sigma, [crop for _, crop in crops])
             best = tuning[sigma]
-            progress.say(f"nlm tuning σ{sigma:g}: h = hColor = {best.h:g} ({best.psnr_by_h[best.h]:.2f} dB on training crops)")
+            progress.say(f"nlm tuning σ{sigma:g}: h = hColor = {best.h:g}, {best.psnr_by_h[best.h]:.2f} dB on training crops")
         nlm = nlm_record(tuning, [name for name, _ in crops])
         methods.append(nlm_method(tuning))
     if "cbm3d" in selected:

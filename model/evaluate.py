@@ -47,7 +47,7 @@ SIGMAS = (15.0, 25.0, 50.0)
 
 
 @dataclass(frozen=True)
-class TestImage:
+class CleanImage:
     """A clean test image and its 0-based position in its set's sorted file list."""
 
     index: int
@@ -81,12 +81,12 @@ def test_sets_root() -> Path:
     return data_root() / "test"
 
 
-def load_test_set(name: str, limit: int | None = None, root: Path | None = None) -> list[TestImage]:
+def load_test_set(name: str, limit: int | None = None, root: Path | None = None) -> list[CleanImage]:
     """The first ``limit`` (default all) images of a test set, in sorted file order."""
     files = image_files((root or test_sets_root()) / name)
     if limit is not None:
         files = files[:limit]
-    return [TestImage(index, path.name, load_rgb8(path)) for index, path in enumerate(files)]
+    return [CleanImage(index, path.name, load_rgb8(path)) for index, path in enumerate(files)]
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
@@ -149,7 +149,7 @@ def ssim(denoised: np.ndarray, clean_u8: np.ndarray) -> float:
 
 def evaluate_cell(
     denoise: DenoiseFn,
-    images: Sequence[TestImage],
+    images: Sequence[CleanImage],
     sigma: float,
     protocol: str,
     on_image: Callable[[ImageScore], None] | None = None,
@@ -214,11 +214,18 @@ def model_denoise_fn(denoiser: Denoiser, strength: str) -> DenoiseFn:
     return denoise
 
 
-def warm_up(denoise: DenoiseFn, shape: tuple[int, ...], runs: int = 2) -> None:
-    """Run untimed calls first: TorchScript optimises a graph during its first runs."""
-    noisy = np.random.default_rng(0).random(shape, dtype=np.float32)
-    for _ in range(runs):
-        denoise(noisy, 25.0)
+def warm_up(denoise: DenoiseFn, images: Iterable[CleanImage], rounds: int = 3) -> None:
+    """Untimed calls at every image shape, in turn, before timing.
+
+    TorchScript profiles and re-optimises its graph during the first calls and
+    again when input shapes change (portrait and landscape CBSD68 images), so
+    the first calls are several times slower than the rest.
+    """
+    rng = np.random.default_rng(0)
+    inputs = [rng.random(shape, dtype=np.float32) for shape in dict.fromkeys(image.clean.shape for image in images)]
+    for _ in range(rounds):
+        for noisy in inputs:
+            denoise(noisy, 25.0)
 
 
 def protocols_from_option(option: str) -> list[str]:
@@ -227,12 +234,12 @@ def protocols_from_option(option: str) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="PSNR of Denoiser models under the README evaluation protocol.")
-    parser.add_argument("--model", nargs="+", default=[None], help="bundled/user model names or .pt paths (default: the default model)")
+    parser.add_argument("--model", nargs="+", default=[None], help="model names or .pt paths (default: the default model)")
     parser.add_argument("--sets", nargs="+", default=list(COLOUR_TEST_SETS))
     parser.add_argument("--sigmas", nargs="+", type=float, default=list(SIGMAS))
     parser.add_argument("--protocol", choices=["float", "8bit", "both"], default="float")
     parser.add_argument("--limit", type=int, help="use only the first N images of each set")
-    parser.add_argument("--strength", choices=["known", "auto"], default="known", help="known sigma, or the model's own estimate")
+    parser.add_argument("--strength", choices=["known", "auto"], default="known", help="true sigma or the model's estimate")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     return parser
 
@@ -248,7 +255,7 @@ def main(argv: list[str] | None = None) -> None:
     for model in args.model:
         denoiser = load_denoiser(model, device="cpu", threads=args.threads)
         denoise = model_denoise_fn(denoiser, args.strength)
-        warm_up(denoise, next(iter(test_sets.values()))[0].clean.shape)
+        warm_up(denoise, (image for images in test_sets.values() for image in images))
         for protocol in protocols:
             cells = []
             for set_name, images in test_sets.items():

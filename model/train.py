@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from denoiser_app.core.atomic import atomic_path
 from denoiser_app.core.modelfile import load_model_file
 from denoiser_app.core.progress import Progress
 from model import data
@@ -132,12 +133,6 @@ def _initial_weights(network: nn.Module, init_from: str) -> None:
     network.load_state_dict(scripted.state_dict())
 
 
-def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    temporary = path.with_name(path.name + ".partial")
-    torch.save(state, temporary)
-    temporary.replace(path)
-
-
 def train(
     config: TrainConfig,
     run_dir: Path,
@@ -192,19 +187,18 @@ def train(
     loss_fn = F.l1_loss if config.loss == "l1" else F.mse_loss
 
     def checkpoint() -> None:
-        _save_checkpoint(
-            checkpoint_path,
-            {
-                "params": network.state_dict(),
-                "params_ema": ema.state_dict(),
-                "optimizer": optimiser.state_dict(),
-                "rng_numpy": rng.bit_generator.state,
-                "rng_torch": noise_gen.get_state(),
-                "step": step,
-                "scores": scores,
-                "config": asdict(config),
-            },
-        )
+        state = {
+            "params": network.state_dict(),
+            "params_ema": ema.state_dict(),
+            "optimizer": optimiser.state_dict(),
+            "rng_numpy": rng.bit_generator.state,
+            "rng_torch": noise_gen.get_state(),
+            "step": step,
+            "scores": scores,
+            "config": asdict(config),
+        }
+        with atomic_path(checkpoint_path) as temporary:
+            torch.save(state, temporary)
 
     started = time.monotonic()
     last_checkpoint = started

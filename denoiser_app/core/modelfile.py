@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from denoiser_app.core.atomic import atomic_path
 FORMAT_VERSION = 1
 METADATA_NAME = "denoiser.json"
 REQUIRED_KEYS = ("format_version", "architecture", "multiple", "takes_noise_map", "noise_range")
@@ -69,10 +70,8 @@ def save_model_file(scripted: torch.jit.ScriptModule, path: Path, metadata: dict
     record = {"format_version": FORMAT_VERSION, **metadata}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.partial")
-    with quiet_torchscript():
+    with atomic_path(path) as temporary, quiet_torchscript():
         torch.jit.save(scripted, str(temporary), _extra_files={METADATA_NAME: json.dumps(record, indent=1)})
-    temporary.replace(path)
 
 
 def read_metadata(path: Path) -> dict[str, Any]:

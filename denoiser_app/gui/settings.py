@@ -103,7 +103,6 @@ class UiState(_Group):
     geometry = Option("geometry", QByteArray(), QByteArray)
     window_state = Option("window_state", QByteArray(), QByteArray)
     main_splitter = Option("main_splitter", QByteArray(), QByteArray)
-    side_splitter = Option("side_splitter", QByteArray(), QByteArray)
     last_input_dir = Option("last_input_dir", "", str)
     last_output_dir = Option("last_output_dir", "", str)
     advanced_open = Option("advanced_open", False, bool)

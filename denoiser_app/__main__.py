@@ -1,0 +1,38 @@
+"""``denoiser`` and ``python -m denoiser_app``: open the main window."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="denoiser", description="Remove sensor noise from photos.")
+    parser.add_argument("inputs", nargs="*", type=Path, metavar="INPUT", help="folders or photos to add")
+    parser.add_argument("--model", type=Path, default=None, help="a model file (.pt) to offer and select")
+    parser.add_argument("--settings", type=Path, default=None, help="use this settings file instead of your own")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, qt_args = build_parser().parse_known_args(argv)
+    # Imported here so `denoiser --help` answers without loading Qt and torch.
+    from PySide6.QtWidgets import QApplication
+
+    from denoiser_app import __version__
+    from denoiser_app.gui.main_window import MainWindow
+    from denoiser_app.gui.settings import APPLICATION, ORGANIZATION, Settings
+
+    app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationVersion(__version__)
+    window = MainWindow(Settings(args.settings), model_path=args.model)
+    window.show()
+    if args.inputs:
+        window.add_inputs([path.expanduser() for path in args.inputs])
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

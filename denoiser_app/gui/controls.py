@@ -1,0 +1,271 @@
+"""The options panels: what to add, where results go, and how strongly to clean.
+
+The panels know nothing about running: they hold values, load and store them
+from the typed settings, and turn them into the core's immutable options.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QCollapsible, QLabeledSlider
+
+from denoiser_app.core.batch import BatchOptions
+from denoiser_app.core.engine import MAX_STRENGTH, MIN_TILE, Strength, available_devices
+from denoiser_app.core.models import DEFAULT_MODEL, ModelEntry
+from denoiser_app.gui.preview_worker import PreviewSettings
+from denoiser_app.gui.settings import Preferences
+
+# (label, core format, bit depth)
+FORMATS = (
+    ("Same as input", "same", None),
+    ("PNG", "png", None),
+    ("16-bit TIFF", "tiff", 16),
+    ("JPEG", "jpeg", None),
+)
+CHOOSE_MODEL = "\u2026choose"  # item data of the "Other model file…" entry
+
+
+class InputBar(QWidget):
+    """Buttons that add photos, and whether folders include their subfolders."""
+
+    add_folder = Signal()
+    add_files = Signal()
+    clear = Signal()
+    recursive_changed = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.folder_button = QPushButton("Add Folder…")
+        self.files_button = QPushButton("Add Photos…")
+        self.clear_button = QPushButton("Clear")
+        self.recursive = QCheckBox("Include subfolders")
+        self.recursive.setToolTip("Also clean photos in folders inside the folders you add; the output mirrors them.")
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for column, widget in enumerate((self.folder_button, self.files_button, self.clear_button)):
+            layout.addWidget(widget, 0, column)
+        layout.addWidget(self.recursive, 1, 0, 1, 3)
+        self.folder_button.clicked.connect(self.add_folder)
+        self.files_button.clicked.connect(self.add_files)
+        self.clear_button.clicked.connect(self.clear)
+        self.recursive.toggled.connect(self.recursive_changed)
+
+
+class OptionsPanel(QWidget):
+    preview_settings_changed = Signal()
+    choose_output = Signal()
+    choose_model_file = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._build_cleaning())
+        layout.addWidget(self._build_output())
+        self.advanced = QCollapsible("Advanced", expandedIcon="\u25be", collapsedIcon="\u25b8")
+        self.advanced.addWidget(self._build_advanced())
+        layout.addWidget(self.advanced)
+        layout.addStretch(1)
+        self._update_enabled()
+
+    # -- building --------------------------------------------------------------
+
+    def _build_cleaning(self) -> QGroupBox:
+        box = QGroupBox("Noise removal")
+        form = QFormLayout(box)
+        self.strength = QLabeledSlider(Qt.Orientation.Horizontal)
+        self.strength.setRange(0, int(MAX_STRENGTH))
+        self.strength.setToolTip(
+            "How much noise to remove (its standard deviation in 8-bit levels).\n"
+            "Higher values remove more noise, and more fine detail with it."
+        )
+        self.auto_strength = QCheckBox("Auto")
+        self.auto_strength.setToolTip("Measure each photo's noise and remove that much.")
+        self.estimate_label = QLabel("Estimated noise: select a photo")
+        self.estimate_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        strength_row = QHBoxLayout()
+        strength_row.addWidget(self.strength, 1)
+        strength_row.addWidget(self.auto_strength)
+        form.addRow("Strength:", strength_row)
+        form.addRow("", self.estimate_label)
+        self.model = QComboBox()
+        self.model.setToolTip("The trained network that does the cleaning.")
+        form.addRow("Model:", self.model)
+        self.device = QComboBox()
+        self.device.addItems(available_devices())
+        self.device.setToolTip("auto uses the graphics card when one is available.")
+        form.addRow("Device:", self.device)
+        self.strength.valueChanged.connect(self.preview_settings_changed)
+        self.auto_strength.toggled.connect(self._update_enabled)
+        self.auto_strength.toggled.connect(self.preview_settings_changed)
+        self.model.activated.connect(self._on_model_activated)
+        self.model.currentIndexChanged.connect(self.preview_settings_changed)
+        self.device.currentIndexChanged.connect(self.preview_settings_changed)
+        return box
+
+    def _build_output(self) -> QGroupBox:
+        box = QGroupBox("Output")
+        form = QFormLayout(box)
+        self.output_dir = QLineEdit()
+        self.output_dir.setAcceptDrops(False)  # a dropped folder adds photos, wherever it lands
+        self.output_dir.setClearButtonEnabled(True)
+        self.output_button = QPushButton("Choose…")
+        self.output_button.clicked.connect(self.choose_output)
+        row = QHBoxLayout()
+        row.addWidget(self.output_dir, 1)
+        row.addWidget(self.output_button)
+        form.addRow("Folder:", row)
+        self.format = QComboBox()
+        for label, name, _ in FORMATS:
+            self.format.addItem(label, name)
+        self.jpeg_quality = QSpinBox()
+        self.jpeg_quality.setRange(1, 100)
+        self.jpeg_quality.setSuffix(" quality")
+        format_row = QHBoxLayout()
+        format_row.addWidget(self.format, 1)
+        format_row.addWidget(self.jpeg_quality)
+        form.addRow("Format:", format_row)
+        self.name_suffix = QLineEdit()
+        self.name_suffix.setAcceptDrops(False)
+        self.name_suffix.setPlaceholderText("none (e.g. -clean)")
+        self.name_suffix.setToolTip("Added to the end of each output file's name.")
+        form.addRow("Name suffix:", self.name_suffix)
+        self.policy = QComboBox()
+        self.policy.addItem("Skip the photo", False)
+        self.policy.addItem("Replace the file", True)
+        form.addRow("If the file exists:", self.policy)
+        self.open_when_done = QCheckBox("Open the output folder when done")
+        form.addRow("", self.open_when_done)
+        self.format.currentIndexChanged.connect(self._update_enabled)
+        return box
+
+    def _build_advanced(self) -> QWidget:
+        content = QWidget()
+        form = QFormLayout(content)
+        self.tile = QSpinBox()
+        self.tile.setRange(MIN_TILE, 4096)
+        self.tile.setSingleStep(64)
+        self.tile.setSuffix(" px")
+        self.tile.setToolTip("Photos are cleaned in squares of this size. Smaller uses less memory; larger is a little faster.")
+        form.addRow("Tile size:", self.tile)
+        self.tile.valueChanged.connect(self.preview_settings_changed)
+        return content
+
+    def _update_enabled(self) -> None:
+        self.strength.setEnabled(not self.auto_strength.isChecked())
+        self.jpeg_quality.setEnabled(self.format.currentData() == "jpeg")
+
+    # -- models ------------------------------------------------------------------
+
+    def set_models(self, entries: list[ModelEntry], extra_files: list[Path], selected: str) -> None:
+        """Fill the model list: bundled and the user's own models, plus explicit model files."""
+        self.model.blockSignals(True)
+        self.model.clear()
+        for entry in entries:
+            origin = "built in" if entry.bundled else "yours"
+            self.model.addItem(f"{entry.name} ({origin})", entry.name)
+            self.model.setItemData(self.model.count() - 1, entry.info.description or entry.name, Qt.ItemDataRole.ToolTipRole)
+        for path in extra_files:
+            self._add_model_item(path)
+        self.model.addItem("Other model file…", CHOOSE_MODEL)
+        self.model.blockSignals(False)
+        self.select_model(selected or DEFAULT_MODEL)
+
+    def _add_model_item(self, path: Path) -> int:
+        index = self.model.findData(str(path))
+        if index < 0:
+            index = max(0, self.model.findData(CHOOSE_MODEL))
+            self.model.insertItem(index, f"{path.name} (file)", str(path))
+            self.model.setItemData(index, str(path), Qt.ItemDataRole.ToolTipRole)
+        return index
+
+    def add_model_file(self, path: Path) -> None:
+        self.model.setCurrentIndex(self._add_model_item(path))
+
+    def select_model(self, reference: str) -> None:
+        index = self.model.findData(reference)
+        if index < 0 and reference.endswith(".pt") and Path(reference).is_file():
+            index = self._add_model_item(Path(reference))
+        if index < 0:
+            index = 0 if self.model.itemData(0) != CHOOSE_MODEL else -1
+        self.model.setCurrentIndex(index)
+
+    def model_reference(self) -> str | None:
+        """The chosen model's name or file path; None when there is no model to choose."""
+        data = self.model.currentData()
+        return None if data in (None, CHOOSE_MODEL) else str(data)
+
+    def _on_model_activated(self, index: int) -> None:
+        if self.model.itemData(index) == CHOOSE_MODEL:
+            self.choose_model_file.emit()
+
+    # -- values --------------------------------------------------------------------
+
+    def strength_value(self) -> Strength:
+        return "auto" if self.auto_strength.isChecked() else float(self.strength.value())
+
+    def show_estimate(self, sigma: float | None) -> None:
+        text = "select a photo" if sigma is None else f"{sigma:.1f}"
+        self.estimate_label.setText(f"Estimated noise: {text}")
+
+    def preview_settings(self) -> PreviewSettings:
+        return PreviewSettings(self.model_reference(), self.device.currentText(), self.strength_value(), self.tile.value())
+
+    def output_folder(self) -> Path | None:
+        text = self.output_dir.text().strip()
+        return Path(text).expanduser() if text else None
+
+    def batch_options(self, recursive: bool, allow_inside_input: bool = False) -> BatchOptions:
+        _, name, bit_depth = FORMATS[self.format.currentIndex()]
+        return BatchOptions(
+            output_dir=self.output_folder(),
+            recursive=recursive,
+            format=name,
+            jpeg_quality=self.jpeg_quality.value(),
+            bit_depth=bit_depth,
+            name_suffix=self.name_suffix.text().strip(),
+            overwrite=bool(self.policy.currentData()),
+            allow_inside_input=allow_inside_input,
+            strength=self.strength_value(),
+            tile=self.tile.value(),
+        )
+
+    def load(self, preferences: Preferences) -> None:
+        self.strength.setValue(round(preferences.clamped_strength()))
+        self.auto_strength.setChecked(preferences.auto_strength)
+        device = preferences.device
+        self.device.setCurrentIndex(max(0, self.device.findText(device)))
+        self.format.setCurrentIndex(max(0, self.format.findData(preferences.format)))
+        self.jpeg_quality.setValue(min(100, max(1, preferences.jpeg_quality)))
+        self.name_suffix.setText(preferences.name_suffix)
+        self.policy.setCurrentIndex(1 if preferences.overwrite else 0)
+        self.open_when_done.setChecked(preferences.open_when_done)
+        self.tile.setValue(preferences.tile)
+        self._update_enabled()
+
+    def store(self, preferences: Preferences) -> None:
+        preferences.strength = float(self.strength.value())
+        preferences.auto_strength = self.auto_strength.isChecked()
+        preferences.model = self.model_reference() or ""
+        preferences.device = self.device.currentText()
+        preferences.format = str(self.format.currentData())
+        preferences.jpeg_quality = self.jpeg_quality.value()
+        preferences.name_suffix = self.name_suffix.text()
+        preferences.overwrite = bool(self.policy.currentData())
+        preferences.open_when_done = self.open_when_done.isChecked()
+        preferences.tile = self.tile.value()

@@ -1,0 +1,323 @@
+"""The list of photos to clean: what the user added, each file's size, thumbnail and status.
+
+Thumbnails are made one at a time on their own thread, so a folder of large
+photos never stalls the window.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+    QThread,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QGuiApplication, QImage, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QStyle, QTreeView, QWidget
+
+from denoiser_app.core.batch import is_image_name, is_junk
+from denoiser_app.gui.imaging import thumbnail
+
+THUMBNAIL_SIZE = 40  # logical pixels; made at the screen's device pixel ratio
+STATUS_ICON_SIZE = 16
+
+STATUS_TEXT = {
+    "": "",
+    "queued": "Queued",
+    "working": "Working…",
+    "done": "Done",
+    "skipped": "Skipped",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+}
+_STATUS_ICON = {
+    "done": QStyle.StandardPixmap.SP_DialogApplyButton,
+    "failed": QStyle.StandardPixmap.SP_MessageBoxWarning,
+    "cancelled": QStyle.StandardPixmap.SP_DialogCancelButton,
+    "skipped": QStyle.StandardPixmap.SP_ArrowForward,
+}
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+def list_images(source: Path, recursive: bool) -> list[Path]:
+    """The images a folder (or a single file) holds, as the batch will see them; junk is left out."""
+    if source.is_file():
+        return [source.resolve()] if is_image_name(source) else []
+    if not source.is_dir():
+        return []
+    candidates = source.rglob("*") if recursive else source.iterdir()
+    found = []
+    for path in candidates:
+        inside = path.relative_to(source)
+        if any(is_junk(part) for part in inside.parents if part.name):
+            continue
+        if is_image_name(path) and path.is_file():
+            found.append(path.resolve())
+    return sorted(found)
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} bytes"
+
+
+@dataclass
+class FileEntry:
+    path: Path
+    size: int
+    status: str = ""
+    reason: str = ""
+
+
+class _ThumbnailWorker(QObject):
+    made = Signal(int, str, QImage)
+
+    def __init__(self, current_generation: list[int]) -> None:
+        super().__init__()
+        self._current = current_generation  # shared with the loader; a stale request is skipped
+
+    @Slot(int, str, int)
+    def make(self, generation: int, path: str, size: int) -> None:
+        if generation != self._current[0]:
+            return
+        image = thumbnail(Path(path), size)
+        self.made.emit(generation, path, image if image is not None else QImage())
+
+
+class ThumbnailLoader(QObject):
+    """Makes thumbnails on a background thread; ``ready(path, image)`` arrives on the UI thread."""
+
+    ready = Signal(str, QImage)
+    _wanted = Signal(int, str, int)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._generation = [0]
+        self._thread = QThread(self)
+        self._thread.setObjectName("thumbnails")
+        self._worker = _ThumbnailWorker(self._generation)
+        self._worker.moveToThread(self._thread)
+        self._wanted.connect(self._worker.make)
+        self._worker.made.connect(self._on_made)
+        self._thread.finished.connect(self._worker.deleteLater)
+        self._thread.start(QThread.Priority.LowPriority)
+
+    def request(self, paths: Iterable[Path], size: int) -> None:
+        for path in paths:
+            self._wanted.emit(self._generation[0], str(path), size)
+
+    def forget_pending(self) -> None:
+        self._generation[0] += 1
+
+    def stop(self) -> None:
+        self.forget_pending()
+        self._thread.quit()
+        self._thread.wait()
+
+    @Slot(int, str, QImage)
+    def _on_made(self, generation: int, path: str, image: QImage) -> None:
+        if generation == self._generation[0] and not image.isNull():
+            self.ready.emit(path, image)
+
+
+class FileListModel(QAbstractTableModel):
+    """Rows are image files; columns are name (with thumbnail), size and status."""
+
+    NAME, SIZE, STATUS = range(3)
+    HEADERS = ("Name", "Size", "Status")
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.sources: list[Path] = []  # what the user added: folders and files, in order
+        self.recursive = False
+        self._entries: list[FileEntry] = []
+        self._rows: dict[Path, int] = {}
+        self._thumbnails: dict[Path, QPixmap] = {}
+        self._status_pixmaps: dict[str, QPixmap] = {}
+        self._pixel_ratio = QGuiApplication.instance().devicePixelRatio()  # type: ignore[union-attr]
+        self._placeholder = QPixmap(round(THUMBNAIL_SIZE * self._pixel_ratio), round(THUMBNAIL_SIZE * self._pixel_ratio))
+        self._placeholder.fill(Qt.GlobalColor.transparent)  # keeps names lined up while thumbnails load
+        self._placeholder.setDevicePixelRatio(self._pixel_ratio)
+        self.thumbnails = ThumbnailLoader(self)
+        self.thumbnails.ready.connect(self._on_thumbnail)
+
+    # -- contents -------------------------------------------------------
+
+    def add_sources(self, paths: Iterable[Path]) -> int:
+        """Add folders and files; returns how many new images were listed."""
+        before = len(self._entries)
+        for path in paths:
+            path = Path(path).resolve()
+            if path not in self.sources and (path.is_dir() or is_image_name(path)):
+                self.sources.append(path)
+        self._relist()
+        return len(self._entries) - before
+
+    def set_recursive(self, recursive: bool) -> None:
+        if recursive != self.recursive:
+            self.recursive = recursive
+            self._relist()
+
+    def clear(self) -> None:
+        self.sources = []
+        self._relist()
+
+    def _relist(self) -> None:
+        previous = {entry.path: entry for entry in self._entries}
+        unique: dict[Path, None] = {}  # keeps the order sources were added in
+        for source in self.sources:
+            unique.update(dict.fromkeys(list_images(source, self.recursive)))
+        paths = list(unique)
+        self.beginResetModel()
+        self._entries = [previous.get(p) or FileEntry(p, _file_size(p)) for p in paths]
+        self._rows = {entry.path: row for row, entry in enumerate(self._entries)}
+        self.endResetModel()
+        self.thumbnails.forget_pending()
+        missing = [p for p in paths if p not in self._thumbnails]
+        self.thumbnails.request(missing, round(THUMBNAIL_SIZE * self._pixel_ratio))
+
+    def files(self) -> list[Path]:
+        return [entry.path for entry in self._entries]
+
+    def entry(self, row: int) -> FileEntry:
+        return self._entries[row]
+
+    def row_of(self, path: Path) -> int | None:
+        return self._rows.get(Path(path))
+
+    def has_thumbnail(self, path: Path) -> bool:
+        return Path(path) in self._thumbnails
+
+    # -- statuses -------------------------------------------------------
+
+    def set_status(self, path: Path, status: str, reason: str = "") -> None:
+        row = self.row_of(path)
+        if row is None:
+            return
+        entry = self._entries[row]
+        entry.status, entry.reason = status, reason
+        self.dataChanged.emit(self.index(row, 0), self.index(row, self.STATUS))
+
+    def set_status_under(self, source: Path, status: str, reason: str = "") -> None:
+        """Mark ``source`` itself, or every listed file inside it if it is a folder."""
+        for entry in self._entries:
+            if entry.path == source or source in entry.path.parents:
+                self.set_status(entry.path, status, reason)
+
+    def reset_statuses(self, status: str = "") -> None:
+        for entry in self._entries:
+            entry.status, entry.reason = status, ""
+        if self._entries:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._entries) - 1, self.STATUS))
+
+    def count_status(self, status: str) -> int:
+        return sum(entry.status == status for entry in self._entries)
+
+    # -- Qt model -------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._entries)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        entry = self._entries[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == self.NAME:
+                return entry.path.name
+            if column == self.SIZE:
+                return human_size(entry.size)
+            text = STATUS_TEXT.get(entry.status, entry.status)
+            return f"{text}: {entry.reason}" if entry.status == "failed" and entry.reason else text
+        if role == Qt.ItemDataRole.DecorationRole:
+            if column == self.NAME:
+                return self._thumbnails.get(entry.path, self._placeholder)
+            if column == self.STATUS and entry.status in _STATUS_ICON:
+                return self._status_icon(entry.status)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == self.STATUS and entry.reason:
+                return f"{STATUS_TEXT.get(entry.status, entry.status)}: {entry.reason}"
+            return str(entry.path)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == self.SIZE:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _status_icon(self, status: str) -> QPixmap:
+        # A pixmap rather than an icon: the view would draw icons at thumbnail size.
+        if status not in self._status_pixmaps:
+            style = QApplication.style()
+            self._status_pixmaps[status] = style.standardIcon(_STATUS_ICON[status]).pixmap(STATUS_ICON_SIZE)
+        return self._status_pixmaps[status]
+
+    @Slot(str, QImage)
+    def _on_thumbnail(self, path: str, image: QImage) -> None:
+        pixmap = QPixmap.fromImage(image)
+        pixmap.setDevicePixelRatio(self._pixel_ratio)
+        key = Path(path)
+        self._thumbnails[key] = pixmap
+        row = self.row_of(key)
+        if row is not None:
+            self.dataChanged.emit(self.index(row, self.NAME), self.index(row, self.NAME), [Qt.ItemDataRole.DecorationRole])
+
+    def shutdown(self) -> None:
+        self.thumbnails.stop()
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+class FileListView(QTreeView):
+    """A flat, sortable-looking list of files with thumbnails."""
+
+    def __init__(self, model: FileListModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setModel(model)
+        self.setRootIsDecorated(False)
+        self.setUniformRowHeights(True)
+        self.setAlternatingRowColors(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setIconSize(QSize(THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        header = self.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(FileListModel.NAME, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(FileListModel.SIZE, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(FileListModel.STATUS, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(FileListModel.STATUS, 120)
+
+    def select_path(self, path: Path) -> bool:
+        model = self.model()
+        assert isinstance(model, FileListModel)
+        row = model.row_of(path)
+        if row is None:
+            return False
+        index = model.index(row, 0)
+        self.setCurrentIndex(index)
+        self.scrollTo(index)
+        return True

@@ -1,0 +1,433 @@
+"""The main window: lays out the panels and wires their signals. The work lives elsewhere."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, Qt, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragLeaveEvent, QDropEvent, QKeySequence, QResizeEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from denoiser_app.core.batch import FileResult, Plan, Summary, default_output_dir, is_image_name
+from denoiser_app.core.imageio import SUPPORTED_SUFFIXES
+from denoiser_app.core.models import list_models
+from denoiser_app.core.progress import Update
+from denoiser_app.gui.about_dialog import AboutDialog
+from denoiser_app.gui.controls import InputBar, OptionsPanel
+from denoiser_app.gui.drop import DropHighlight, local_paths
+from denoiser_app.gui.errors import show_error
+from denoiser_app.gui.file_list import FileListModel, FileListView
+from denoiser_app.gui.preview import PreviewWidget
+from denoiser_app.gui.preview_worker import LivePreview
+from denoiser_app.gui.run_panel import RunPanel
+from denoiser_app.gui.settings import Settings
+from denoiser_app.gui.summary_dialog import SummaryDialog, open_folder
+from denoiser_app.gui.worker import BatchJob, BatchRunner
+
+
+def _is_inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: Settings, model_path: Path | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.setWindowTitle("Denoiser")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.setAcceptDrops(True)
+        self.summary_dialog: SummaryDialog | None = None
+        self._plan: Plan | None = None
+        self._output_dir: Path | None = None
+        self._megapixels = 0.0
+        self._seconds = 0.0
+
+        self.files = FileListModel(self)
+        self.runner = BatchRunner(self)
+        self.live_preview = LivePreview(self)
+        self._build_widgets()
+        self._build_menus()
+        self._connect()
+        self._load_settings(model_path)
+
+    # -- construction -----------------------------------------------------------------
+
+    def _build_widgets(self) -> None:
+        self.input_bar = InputBar()
+        self.file_view = FileListView(self.files)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.input_bar)
+        left_layout.addWidget(self.file_view, 1)
+
+        self.preview = PreviewWidget()
+        self.options = OptionsPanel()
+        options_scroll = QScrollArea()
+        options_scroll.setWidget(self.options)
+        options_scroll.setWidgetResizable(True)
+        options_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        options_scroll.setMinimumWidth(260)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        for widget, stretch in ((left, 0), (self.preview, 1), (options_scroll, 0)):
+            self.splitter.addWidget(widget)
+            self.splitter.setStretchFactor(self.splitter.count() - 1, stretch)
+
+        self.run_panel = RunPanel()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.run_panel)
+        self.setCentralWidget(central)
+        self.drop_highlight = DropHighlight(self)
+
+        self.throughput_label = QLabel("")
+        self.zoom_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.throughput_label)
+        self.statusBar().addPermanentWidget(self.zoom_label)
+
+    def _action(self, menu_name: str, text: str, slot: object, *shortcuts: QKeySequence | str) -> QAction:
+        menu = self._menus.get(menu_name) or self.menuBar().addMenu(menu_name)
+        self._menus[menu_name] = menu
+        action = QAction(text, self)
+        action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        self._menus: dict[str, object] = {}
+        self.open_folder_action = self._action("&File", "Open &Folder…", self.choose_input_folder, "Ctrl+O")
+        self.open_files_action = self._action("&File", "Open &Photos…", self.choose_input_files, "Ctrl+Shift+O")
+        self.quit_action = self._action("&File", "&Quit", self.close, "Ctrl+Q")
+        self.start_action = self._action("&Run", "&Start", self.start_batch, "Ctrl+Return", "Ctrl+Enter")
+        self.cancel_action = self._action("&Run", "&Cancel", self.cancel_batch, "Esc")
+        self.cancel_action.setEnabled(False)
+        self.zoom_in_action = self._action("&View", "Zoom &In", self.preview.zoom_in, "Ctrl++", "Ctrl+=")
+        self.zoom_out_action = self._action("&View", "Zoom &Out", self.preview.zoom_out, "Ctrl+-")
+        self.fit_action = self._action("&View", "&Fit", self.preview.fit, "Ctrl+0")
+        self.actual_size_action = self._action("&View", "&100%", lambda: self.preview.set_zoom(1.0), "Ctrl+1")
+        self.double_size_action = self._action("&View", "&200%", lambda: self.preview.set_zoom(2.0), "Ctrl+2")
+        self.about_action = self._action("&Help", "&About Denoiser", self.show_about)
+
+    def _connect(self) -> None:
+        self.input_bar.add_folder.connect(self.choose_input_folder)
+        self.input_bar.add_files.connect(self.choose_input_files)
+        self.input_bar.clear.connect(self.clear_inputs)
+        self.input_bar.recursive_changed.connect(self._on_recursive_changed)
+        self.options.choose_output.connect(self.choose_output_folder)
+        self.options.choose_model_file.connect(self.choose_model_file)
+        self.options.preview_settings_changed.connect(self._update_preview_settings)
+        self.file_view.selectionModel().currentChanged.connect(self._on_current_file_changed)
+
+        self.preview.view_changed.connect(lambda: self.live_preview.set_region(self.preview.visible_region()))
+        self.preview.zoom_changed.connect(lambda zoom: self.zoom_label.setText(f"{zoom * 100:.0f}%"))
+        self.live_preview.image_loaded.connect(lambda _path, image: self.preview.set_image(image))
+        self.live_preview.load_failed.connect(self._on_preview_load_failed)
+        self.live_preview.result_ready.connect(self.preview.set_denoised)
+        self.live_preview.failed.connect(lambda message, _details: self.preview.set_busy(f"No preview: {message}"))
+        self.live_preview.busy.connect(self.preview.set_busy)
+        self.live_preview.estimated.connect(lambda _path, sigma: self.options.show_estimate(sigma))
+
+        self.run_panel.start_button.clicked.connect(self.start_batch)
+        self.run_panel.cancel_button.clicked.connect(self.cancel_batch)
+        self.runner.model_ready.connect(self._on_model_ready)
+        self.runner.planned.connect(self._on_planned)
+        self.runner.progressed.connect(self._on_progress)
+        self.runner.file_done.connect(self._on_file_done)
+        self.runner.notice.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.runner.finished.connect(self._on_finished)
+        self.runner.errored.connect(self._on_errored)
+        self.runner.stopped.connect(self._on_stopped)
+
+    # -- settings ---------------------------------------------------------------------------
+
+    def _load_settings(self, model_path: Path | None) -> None:
+        preferences, state = self.settings.preferences, self.settings.state
+        self.options.load(preferences)
+        self.input_bar.recursive.setChecked(preferences.recursive)
+        extra = [model_path] if model_path is not None else []
+        self.options.set_models(list_models(), extra, str(model_path) if model_path else preferences.model)
+        if state.advanced_open:
+            self.options.advanced.expand(animate=False)
+        if not state.geometry.isEmpty():
+            self.restoreGeometry(state.geometry)
+        else:
+            self.resize(1280, 800)
+        if not state.window_state.isEmpty():
+            self.restoreState(state.window_state)
+        self._splitter_restored = not state.main_splitter.isEmpty() and self.splitter.restoreState(state.main_splitter)
+        self._update_preview_settings()
+
+    def save_settings(self) -> None:
+        self.options.store(self.settings.preferences)
+        self.settings.preferences.recursive = self.input_bar.recursive.isChecked()
+        state = self.settings.state
+        state.geometry = self.saveGeometry()
+        state.window_state = self.saveState()
+        state.main_splitter = self.splitter.saveState()
+        state.advanced_open = self.options.advanced.isExpanded()
+        self.settings.sync()
+
+    # -- inputs -----------------------------------------------------------------------------------
+
+    def _start_folder(self, remembered: str) -> str:
+        return remembered if remembered and Path(remembered).is_dir() else str(Path.home())
+
+    @Slot()
+    def choose_input_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a Folder of Photos", self._start_folder(self.settings.state.last_input_dir))
+        if folder:
+            self.add_inputs([Path(folder)])
+
+    @Slot()
+    def choose_input_files(self) -> None:
+        patterns = " ".join(f"*{suffix}" for suffix in sorted(SUPPORTED_SUFFIXES))
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Add Photos", self._start_folder(self.settings.state.last_input_dir), f"Photos ({patterns})"
+        )
+        if files:
+            self.add_inputs([Path(f) for f in files])
+
+    def add_inputs(self, paths: list[Path]) -> int:
+        """Add dropped or chosen folders and photos; returns how many photos were added."""
+        usable = [p for p in paths if p.is_dir() or (p.is_file() and is_image_name(p))]
+        if not usable:
+            self.statusBar().showMessage("Nothing to add: drop folders or photos (JPEG, PNG, TIFF, WebP, BMP).", 8000)
+            return 0
+        added = self.files.add_sources(usable)
+        first = usable[0]
+        self.settings.state.last_input_dir = str(first if first.is_dir() else first.parent)
+        self._update_output_placeholder()
+        self.statusBar().showMessage(f"Added {added} photo{'s' if added != 1 else ''}.", 5000)
+        if self.file_view.currentIndex().row() < 0 and self.files.rowCount() > 0:
+            self.file_view.setCurrentIndex(self.files.index(0, 0))
+        return added
+
+    @Slot()
+    def clear_inputs(self) -> None:
+        self.files.clear()
+        self._update_output_placeholder()
+        self.live_preview.show_file(None)
+        self.preview.set_image(None)
+        self.options.show_estimate(None)
+
+    def _on_recursive_changed(self, recursive: bool) -> None:
+        self.files.set_recursive(recursive)
+
+    def _update_output_placeholder(self) -> None:
+        sources = self.files.sources
+        text = f"{default_output_dir(sources[0])}  (default)" if sources else "beside the photos, in <folder>-denoised"
+        self.options.output_dir.setPlaceholderText(text)
+
+    @Slot()
+    def choose_output_folder(self) -> None:
+        start = self.options.output_folder() or self.settings.state.last_output_dir
+        folder = QFileDialog.getExistingDirectory(self, "Choose the Output Folder", self._start_folder(str(start or "")))
+        if folder:
+            self.options.output_dir.setText(folder)
+            self.settings.state.last_output_dir = folder
+
+    @Slot()
+    def choose_model_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a Model File", str(Path.home()), "Denoiser models (*.pt)")
+        if path:
+            self.options.add_model_file(Path(path))
+        else:
+            self.options.select_model(self.settings.preferences.model)
+
+    # -- drag and drop --------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if local_paths(event.mimeData()) and not self.runner.is_running():
+            event.acceptProposedAction()
+            self.drop_highlight.cover()
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self.drop_highlight.hide()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.drop_highlight.hide()
+        paths = local_paths(event.mimeData())
+        if paths and not self.runner.is_running():
+            event.acceptProposedAction()
+            self.add_inputs(paths)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._splitter_restored:  # first run: give the preview the room left by the side panels
+            self._splitter_restored = True
+            side = self.options.sizeHint().width() + 30
+            self.splitter.setSizes([side, max(300, self.splitter.width() - 2 * side), side])
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.drop_highlight.isVisible():
+            self.drop_highlight.cover()
+
+    # -- preview ---------------------------------------------------------------------------------
+
+    def _on_current_file_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        path = self.files.entry(current.row()).path if current.isValid() else None
+        self.options.show_estimate(None)
+        self.live_preview.show_file(path)
+
+    def _on_preview_load_failed(self, _path: str, message: str, details: str) -> None:
+        self.preview.show_message(message)
+        self.preview.setToolTip(details.strip().splitlines()[-1] if details else "")
+
+    def _update_preview_settings(self) -> None:
+        self.live_preview.set_settings(self.options.preview_settings())
+
+    # -- running ------------------------------------------------------------------------------------
+
+    def confirm_output_inside_input(self, output: Path, folder: Path) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Output Inside the Photo Folder?",
+            f"The output folder\n{output}\nis inside the folder you are cleaning,\n{folder}.\n\n"
+            "Cleaned photos would mix with the originals. Use it anyway?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _snapshot_job(self) -> BatchJob | None:
+        """The run as it stands now, or None (having told the user why) if it cannot start."""
+        sources = tuple(self.files.sources)
+        if not sources:
+            show_error(self, "Add a folder or some photos first (File > Open Folder, or drop them on the window).")
+            return None
+        model = self.options.model_reference()
+        if model is None:
+            show_error(self, "No denoising model is installed. Choose a model file under Model.")
+            return None
+        output = self.options.output_folder()
+        allow_inside = False
+        for source in sources:
+            folder = source if source.is_dir() else source.parent
+            target = (output or default_output_dir(source)).resolve()
+            if _is_inside(target, folder) and not allow_inside:
+                if not self.confirm_output_inside_input(target, folder):
+                    return None
+                allow_inside = True
+        options = self.options.batch_options(self.input_bar.recursive.isChecked(), allow_inside)
+        self._output_dir = output.resolve() if output else default_output_dir(sources[0])
+        return BatchJob(sources, options, model, self.options.device.currentText())
+
+    @Slot()
+    def start_batch(self) -> None:
+        if self.runner.is_running():
+            return
+        job = self._snapshot_job()
+        if job is None:
+            return
+        self.save_settings()
+        self._plan, self._megapixels, self._seconds = None, 0.0, 0.0
+        self.throughput_label.setText("")
+        self.files.reset_statuses("queued")
+        self.run_panel.begin(self.files.rowCount())
+        self._set_running(True)
+        self.runner.start(job)
+
+    @Slot()
+    def cancel_batch(self) -> None:
+        if self.runner.is_running():
+            self.runner.cancel()
+            self.statusBar().showMessage("Stopping after the current tile…")
+
+    def _set_running(self, running: bool) -> None:
+        self.run_panel.set_running(running)
+        self.start_action.setEnabled(not running)
+        self.cancel_action.setEnabled(running)
+        for widget in (self.input_bar, self.options):
+            widget.setEnabled(not running)
+        self.open_folder_action.setEnabled(not running)
+        self.open_files_action.setEnabled(not running)
+
+    def _on_model_ready(self, name: str, device: str) -> None:
+        self.statusBar().showMessage(f"Cleaning with {name} on {device}.", 5000)
+
+    def _on_planned(self, plan: Plan) -> None:
+        self._plan = plan
+        self.run_panel.set_total(len(plan.files))
+
+    def _on_progress(self, update: Update) -> None:
+        if update.stage == "files" and self._plan is not None:
+            index, total = int(update.done), int(update.total)
+            if index < total:
+                self.files.set_status(self._plan.files[index].source, "working")
+                self.run_panel.file_started(index, total, self._plan.files[index].source.name)
+            else:
+                self.run_panel.file_started(total, total, "")
+        elif update.stage == "tile":
+            self.run_panel.tiles(update.done, update.total)
+
+    def _on_file_done(self, result: FileResult) -> None:
+        reason = result.reason.replace(str(result.source), result.source.name)
+        self.files.set_status_under(result.source, result.status, reason)
+        if result.status == "done" and result.seconds > 0:
+            self._megapixels += result.megapixels
+            self._seconds += result.seconds
+            self.throughput_label.setText(f"{self._megapixels / self._seconds:.2f} MP/s")
+
+    def _on_finished(self, summary: Summary) -> None:
+        self.run_panel.finish(summary)
+        self.statusBar().showMessage(
+            f"{summary.done} done, {summary.skipped} skipped, {summary.failed} failed"
+            + (" (cancelled)" if summary.cancelled else ""),
+        )
+        self.show_summary(summary)
+        if self.options.open_when_done.isChecked() and summary.done and not summary.cancelled and self._output_dir:
+            open_folder(self._output_dir)
+
+    def show_summary(self, summary: Summary) -> SummaryDialog:
+        if self.summary_dialog is not None:
+            self.summary_dialog.close()
+        dialog = SummaryDialog(summary, self._output_dir, self)
+        dialog.file_activated.connect(self.file_view.select_path)
+        dialog.destroyed.connect(lambda: setattr(self, "summary_dialog", None))
+        self.summary_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def _on_errored(self, message: str, details: str) -> None:
+        self.run_panel.stopped_by_error()
+        show_error(self, message, details)
+
+    def _on_stopped(self) -> None:
+        for row in range(self.files.rowCount()):
+            entry = self.files.entry(row)
+            if entry.status in ("queued", "working"):
+                self.files.set_status(entry.path, "")
+        self._set_running(False)
+
+    # -- help and closing -------------------------------------------------------------------------------
+
+    @Slot()
+    def show_about(self) -> AboutDialog:
+        dialog = AboutDialog(self)
+        dialog.show()
+        return dialog
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        # Cancelling stops within a tile and leaves no partial file, so quitting mid-run is safe.
+        self.runner.shutdown()
+        self.live_preview.shutdown()
+        self.files.shutdown()
+        self.save_settings()
+        super().closeEvent(event)
+

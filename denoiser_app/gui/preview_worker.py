@@ -1,0 +1,279 @@
+"""The live preview: load the selected photo and denoise the part of it in view, off the UI thread.
+
+:class:`LivePreview` lives on the UI thread. Every change of view or settings
+cancels the computation in flight (through its Progress) and, after a short
+debounce, sends a new immutable :class:`PreviewRequest` to the
+:class:`PreviewWorker` on its own thread. Results carry their request id, so a
+stale one is dropped.
+
+The preview denoises the upright (EXIF-oriented) crop, with a margin so the
+crop's edges look like the same region of the whole cleaned photo. With
+"Auto" strength it uses the noise level of the whole photo, as a batch would.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QRect, QThread, QTimer, Signal, Slot
+from PySide6.QtGui import QImage
+
+from denoiser_app.core.engine import Denoiser, Strength, load_denoiser
+from denoiser_app.core.noise_level import estimate_sigma
+from denoiser_app.core.progress import Cancelled, Progress, Update
+from denoiser_app.gui.errors import describe_error
+from denoiser_app.gui.imaging import load_oriented, to_qimage
+from denoiser_app.gui.worker import SignalProgress
+
+DEBOUNCE_MS = 150
+MARGIN = 16  # pixels of context around the visible region, cropped off again
+MAX_PREVIEW_TILE = 512  # small tiles so a cancel lands quickly
+
+
+@dataclass(frozen=True)
+class PreviewSettings:
+    model: str | None
+    device: str
+    strength: Strength
+    tile: int
+
+
+@dataclass(frozen=True)
+class Region:
+    """A rectangle of the upright image, in image pixels."""
+
+    left: int
+    top: int
+    width: int
+    height: int
+
+    @classmethod
+    def from_rect(cls, rect: QRect) -> Region:
+        return cls(rect.left(), rect.top(), rect.width(), rect.height())
+
+    def to_rect(self) -> QRect:
+        return QRect(self.left, self.top, self.width, self.height)
+
+
+@dataclass(frozen=True)
+class PreviewRequest:
+    request_id: int
+    path: Path
+    region: Region
+    settings: PreviewSettings
+
+
+class PreviewWorker(QObject):
+    """Lives on the preview thread; keeps the current photo and model loaded between requests."""
+
+    loaded = Signal(int, str, QImage)  # load id, path, upright 8-bit image
+    load_failed = Signal(int, str, str, str)  # load id, path, message, details
+    estimated = Signal(str, float)  # path, noise level of the whole photo
+    computed = Signal(int, object, QImage)  # request id, Region, denoised 8-bit crop
+    compute_failed = Signal(int, str, str)  # request id, message, details
+
+    def __init__(self, latest_load: list[int]) -> None:
+        super().__init__()
+        self._latest_load = latest_load
+        self._path: Path | None = None
+        self._pixels: np.ndarray | None = None
+        self._sigma: float | None = None
+        self._denoiser_key: tuple[str | None, str] | None = None
+        self._denoiser: Denoiser | None = None
+
+    def _ensure_image(self, path: Path) -> np.ndarray:
+        if path != self._path or self._pixels is None:
+            self._path, self._pixels, self._sigma = None, None, None
+            self._pixels = load_oriented(path)
+            self._path = path
+        return self._pixels
+
+    def _ensure_sigma(self, path: Path) -> float:
+        pixels = self._ensure_image(path)
+        if self._sigma is None:
+            self._sigma = estimate_sigma(pixels)
+        return self._sigma
+
+    def _denoiser_for(self, model: str | None, device: str) -> Denoiser:
+        if self._denoiser is None or self._denoiser_key != (model, device):
+            self._denoiser = None
+            self._denoiser = load_denoiser(model, device)
+            self._denoiser_key = (model, device)
+        return self._denoiser
+
+    @Slot(int, str)
+    def load(self, load_id: int, path: str) -> None:
+        if load_id != self._latest_load[0]:
+            return
+        try:
+            pixels = self._ensure_image(Path(path))
+            self.loaded.emit(load_id, path, to_qimage(pixels))
+            self.estimated.emit(path, self._ensure_sigma(Path(path)))
+        except Exception as error:  # shown in the preview pane, never swallowed
+            self.load_failed.emit(load_id, path, *describe_error(error))
+
+    @Slot(object, object)
+    def compute(self, request: PreviewRequest, progress: Progress) -> None:
+        if progress.is_cancelled:
+            return
+        try:
+            pixels = self._ensure_image(request.path)
+            settings = request.settings
+            strength = self._ensure_sigma(request.path) if settings.strength == "auto" else settings.strength
+            denoiser = self._denoiser_for(settings.model, settings.device)
+            region = request.region
+            height, width = pixels.shape[:2]
+            top, left = max(0, region.top - MARGIN), max(0, region.left - MARGIN)
+            bottom = min(height, region.top + region.height + MARGIN)
+            right = min(width, region.left + region.width + MARGIN)
+            tile = max(128, min(settings.tile, MAX_PREVIEW_TILE))
+            result = denoiser.denoise(pixels[top:bottom, left:right], strength, tile, progress=progress)
+            inner = result.pixels[
+                region.top - top : region.top - top + region.height,
+                region.left - left : region.left - left + region.width,
+            ]
+            self.computed.emit(request.request_id, region, to_qimage(inner))
+        except Cancelled:
+            return  # superseded by a newer request
+        except Exception as error:
+            self.compute_failed.emit(request.request_id, *describe_error(error))
+
+
+class LivePreview(QObject):
+    """UI-side controller of the preview thread: debounces, cancels, and drops stale results."""
+
+    image_loaded = Signal(str, QImage)
+    load_failed = Signal(str, str, str)  # path, message, details
+    estimated = Signal(str, float)
+    result_ready = Signal(QRect, QImage)  # the region of the upright image and its denoised pixels
+    failed = Signal(str, str)  # message, details
+    busy = Signal(str)  # what the preview is doing, "" when idle
+
+    _load_wanted = Signal(int, str)
+    _compute_wanted = Signal(object, object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._latest_load = [0]
+        self._latest_request = 0
+        self._path: Path | None = None
+        self._loaded = False
+        self._region: Region | None = None
+        self._settings: PreviewSettings | None = None
+        self._progress: Progress | None = None
+        self.enabled = True
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self._send)
+
+        self._thread = QThread(self)
+        self._thread.setObjectName("preview")
+        self._worker = PreviewWorker(self._latest_load)
+        self._worker.moveToThread(self._thread)
+        self._load_wanted.connect(self._worker.load)
+        self._compute_wanted.connect(self._worker.compute)
+        self._worker.loaded.connect(self._on_loaded)
+        self._worker.load_failed.connect(self._on_load_failed)
+        self._worker.estimated.connect(self._on_estimated)
+        self._worker.computed.connect(self._on_computed)
+        self._worker.compute_failed.connect(self._on_compute_failed)
+        self._thread.finished.connect(self._worker.deleteLater)
+        self._thread.start()
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    def show_file(self, path: Path | None) -> None:
+        self._cancel_current()
+        self._path, self._loaded, self._region = path, False, None
+        self._latest_load[0] += 1
+        if path is not None:
+            self.busy.emit("Loading…")
+            self._load_wanted.emit(self._latest_load[0], str(path))
+        else:
+            self.busy.emit("")
+
+    def set_settings(self, settings: PreviewSettings) -> None:
+        if settings != self._settings:
+            self._settings = settings
+            self.schedule()
+
+    def set_region(self, rect: QRect) -> None:
+        region = Region.from_rect(rect) if rect.isValid() and not rect.isEmpty() else None
+        if region != self._region:
+            self._region = region
+            self.schedule()
+
+    def schedule(self) -> None:
+        """Cancel what is in flight and ask again once things settle."""
+        self._cancel_current()
+        self._timer.start()
+
+    def _cancel_current(self) -> None:
+        if self._progress is not None:
+            self._progress.cancel()
+            self._progress = None
+        self._latest_request += 1  # anything in flight is now stale
+
+    @Slot()
+    def _send(self) -> None:
+        if not (self.enabled and self._loaded and self._path and self._region and self._settings):
+            return
+        self._latest_request += 1
+        request = PreviewRequest(self._latest_request, self._path, self._region, self._settings)
+        progress = SignalProgress()
+        request_id = request.request_id
+        progress.signal.updated.connect(lambda update: self._on_progress(request_id, update))
+        self._progress = progress
+        self.busy.emit("Updating preview…")
+        self._compute_wanted.emit(request, progress)
+
+    def _on_progress(self, request_id: int, update: Update) -> None:
+        if request_id == self._latest_request and update.total > 1:
+            self.busy.emit(f"Updating preview… {update.done:.0f}/{update.total:.0f}")
+
+    @Slot(int, str, QImage)
+    def _on_loaded(self, load_id: int, path: str, image: QImage) -> None:
+        if load_id != self._latest_load[0]:
+            return
+        self._loaded = True
+        self.busy.emit("")
+        self.image_loaded.emit(path, image)
+        self.schedule()
+
+    @Slot(int, str, str, str)
+    def _on_load_failed(self, load_id: int, path: str, message: str, details: str) -> None:
+        if load_id == self._latest_load[0]:
+            self.busy.emit("")
+            self.load_failed.emit(path, message, details)
+
+    @Slot(str, float)
+    def _on_estimated(self, path: str, sigma: float) -> None:
+        if self._path is not None and Path(path) == self._path:
+            self.estimated.emit(path, sigma)
+
+    @Slot(int, object, QImage)
+    def _on_computed(self, request_id: int, region: Region, image: QImage) -> None:
+        if request_id != self._latest_request:
+            return  # the view or the settings changed since it was asked for
+        self._progress = None
+        self.busy.emit("")
+        self.result_ready.emit(region.to_rect(), image)
+
+    @Slot(int, str, str)
+    def _on_compute_failed(self, request_id: int, message: str, details: str) -> None:
+        if request_id == self._latest_request:
+            self._progress = None
+            self.busy.emit("")
+            self.failed.emit(message, details)
+
+    def shutdown(self) -> None:
+        self._timer.stop()
+        self._cancel_current()
+        self._latest_load[0] += 1
+        self._thread.quit()
+        self._thread.wait()

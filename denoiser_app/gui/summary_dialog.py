@@ -1,0 +1,92 @@
+"""What a finished run did: counts, speed, and every failure with its reason, one click from the file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from denoiser_app.core.batch import Summary
+
+
+def headline(summary: Summary) -> str:
+    if summary.cancelled:
+        return "Cancelled. Photos already cleaned are kept; nothing partial was written."
+    if summary.failed:
+        return "Finished, but some photos could not be cleaned."
+    return "All done."
+
+
+class SummaryDialog(QDialog):
+    file_activated = Signal(Path)  # double-clicked failure: show it in the list
+
+    def __init__(self, summary: Summary, output_dir: Path | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Denoiser \u2014 Summary")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.summary = summary
+        self.output_dir = output_dir
+        layout = QVBoxLayout(self)
+        title = QLabel(headline(summary))
+        font = title.font()
+        font.setBold(True)
+        title.setFont(font)
+        title.setWordWrap(True)
+        layout.addWidget(title)
+        counts = f"{summary.done} done, {summary.skipped} skipped, {summary.failed} failed"
+        if summary.seconds > 0:
+            counts += f" \u2014 {summary.megapixels / summary.seconds:.2f} megapixels per second"
+        self.counts_label = QLabel(counts)
+        layout.addWidget(self.counts_label)
+        self.failures = QListWidget()
+        if summary.failures:
+            layout.addWidget(QLabel("Double-click a photo to show it in the list:"))
+            for result in summary.failures:
+                item = QListWidgetItem(f"{result.source.name}: {result.reason}")
+                item.setData(Qt.ItemDataRole.UserRole, str(result.source))
+                item.setToolTip(f"{result.source}\n{result.reason}")
+                self.failures.addItem(item)
+            self.failures.setCurrentRow(0)
+            layout.addWidget(self.failures)
+            self.failures.itemActivated.connect(self._activate)
+        else:
+            self.failures.hide()
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        if summary.failures:
+            reveal = QPushButton("Open Its Folder")
+            reveal.clicked.connect(self._open_failure_folder)
+            buttons.addButton(reveal, QDialogButtonBox.ButtonRole.ActionRole)
+        if output_dir is not None and summary.done:
+            open_output = QPushButton("Open Output Folder")
+            open_output.clicked.connect(lambda: open_folder(output_dir))
+            buttons.addButton(open_output, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(520, 320 if summary.failures else 140)
+
+    def _selected_path(self) -> Path | None:
+        item = self.failures.currentItem()
+        return Path(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
+
+    def _activate(self, item: QListWidgetItem) -> None:
+        self.file_activated.emit(Path(item.data(Qt.ItemDataRole.UserRole)))
+
+    def _open_failure_folder(self) -> None:
+        path = self._selected_path()
+        if path is not None:
+            open_folder(path if path.is_dir() else path.parent)
+
+
+def open_folder(folder: Path) -> bool:
+    """Show ``folder`` in the system's file manager."""
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))

@@ -1,0 +1,145 @@
+"""The batch run on a background thread, driving the core's ``run_batch`` generator.
+
+The worker never touches a widget: everything it learns goes out as a signal,
+including every error. Cancelling sets the Progress flag, which the engine
+checks between tiles, so a run stops within one tile and leaves no partial file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from denoiser_app.core.batch import BatchOptions, Summary, plan_batch, run_batch
+from denoiser_app.core.engine import load_denoiser
+from denoiser_app.core.progress import Progress, Update
+from denoiser_app.gui.errors import describe_error
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """Everything a run needs, snapshotted on the UI thread before it starts."""
+
+    inputs: tuple[Path, ...]
+    options: BatchOptions
+    model: str | None  # a model name or a .pt path; None is the default model
+    device: str
+
+
+class _ProgressSignal(QObject):
+    updated = Signal(object)
+
+
+class SignalProgress(Progress):
+    """A Progress whose updates become a Qt signal (queued to the UI thread)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.signal = _ProgressSignal()
+
+    def on_update(self, update: Update) -> None:
+        self.signal.updated.emit(update)
+
+
+class BatchWorker(QObject):
+    """Runs one job. Lives on the batch thread; ``stopped`` is always its last signal."""
+
+    model_ready = Signal(str, str)  # model name, device
+    planned = Signal(object)  # Plan
+    file_done = Signal(object)  # FileResult
+    notice = Signal(str)
+    finished = Signal(object)  # Summary, also when cancelled
+    errored = Signal(str, str)  # message, technical details
+    stopped = Signal()
+
+    def __init__(self, job: BatchJob, progress: Progress) -> None:
+        super().__init__()
+        self.job = job
+        self.progress = progress
+
+    @Slot()
+    def run(self) -> None:
+        summary = Summary()
+        try:
+            denoiser = load_denoiser(self.job.model, self.job.device, on_notice=self.notice.emit)
+            self.model_ready.emit(denoiser.name, str(denoiser.device))
+            plan = plan_batch(self.job.inputs, self.job.options)
+            self.planned.emit(plan)
+            if self.progress.is_cancelled:
+                summary.cancelled = True
+            else:
+                for result in run_batch(plan, denoiser, self.job.options, self.progress):
+                    summary.add(result)
+                    self.file_done.emit(result)
+            self.finished.emit(summary)
+        except Exception as error:  # every error reaches the user as a dialog
+            self.errored.emit(*describe_error(error))
+        finally:
+            self.stopped.emit()
+
+
+class BatchRunner(QObject):
+    """Starts jobs on their own QThread and relays the worker's signals on the UI thread."""
+
+    model_ready = Signal(str, str)
+    planned = Signal(object)
+    progressed = Signal(object)  # Update
+    file_done = Signal(object)
+    notice = Signal(str)
+    finished = Signal(object)
+    errored = Signal(str, str)
+    stopped = Signal()  # the thread has ended; safe to start again
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread: QThread | None = None
+        self._last_thread: QThread | None = None
+        self._worker: BatchWorker | None = None
+        self._progress: SignalProgress | None = None
+
+    def is_running(self) -> bool:
+        return self._thread is not None
+
+    def start(self, job: BatchJob) -> None:
+        if self._thread is not None:
+            raise RuntimeError("a batch is already running")
+        self._progress = SignalProgress()
+        self._progress.signal.updated.connect(self.progressed)
+        self._worker = worker = BatchWorker(job, self._progress)
+        self._thread = thread = QThread()
+        thread.setObjectName("batch")
+        worker.moveToThread(thread)
+        for source, relay in (
+            (worker.model_ready, self.model_ready),
+            (worker.planned, self.planned),
+            (worker.file_done, self.file_done),
+            (worker.notice, self.notice),
+            (worker.finished, self.finished),
+            (worker.errored, self.errored),
+        ):
+            source.connect(relay)
+        thread.started.connect(worker.run)
+        worker.stopped.connect(thread.quit)
+        thread.finished.connect(self._on_thread_finished)
+        thread.start()
+
+    def cancel(self) -> None:
+        if self._progress is not None:
+            self._progress.cancel()
+
+    def shutdown(self) -> None:
+        """Cancel and wait for the thread (returns within about one tile)."""
+        if self._thread is not None:
+            self.cancel()
+            self._thread.wait()
+            self._on_thread_finished()
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        if self._thread is None:
+            return
+        self._thread.wait()
+        # Kept until the next run rather than deleted inside its own finished signal.
+        self._last_thread, self._thread, self._worker = self._thread, None, None
+        self.stopped.emit()

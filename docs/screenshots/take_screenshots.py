@@ -1,0 +1,141 @@
+"""Retake the README screenshots of the main window.
+
+    .venv/bin/python docs/screenshots/take_screenshots.py [--model PATH]
+
+Copies some real noisy photos (RNI15, from the shared data folder) to a
+temporary folder, opens the window offscreen with throwaway settings, and saves
+
+- ``main_window_batch.png``: mid-batch, with done, skipped, failed, working and
+  queued photos and both progress bars partway;
+- ``preview_split.png``: the before/after preview, zoomed to 200%.
+
+It uses the bundled default model when there is one. Without one it exports a
+tiny random-weight model and says so: its "after" side is not a real result,
+and the screenshots should be retaken once a trained model is bundled. A
+random model is also very fast, so each tile is slowed down a little to catch
+the batch in the middle.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+PHOTOS = Path("/work/shared/data/test/RNI15")
+BATCH_PHOTOS = ("Audrey_Hepburn.jpg", "Bears.png", "Boy.png", "Dog.png", "Flowers.png", "Frog.png", "Glass.png", "Movie.png", "Postcards.png", "Singer.png", "Stars.png", "Window.png")
+PREVIEW_PHOTO = "Frog.png"
+WINDOW_SIZE = (1440, 880)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up waiting for {what}")
+        QApplication.processEvents()
+        time.sleep(0.01)
+
+
+def tiny_model(folder: Path) -> Path:
+    from model.archs import build
+    from model.export import export
+
+    path = folder / "tiny-random.pt"
+    options = {"widths": [8, 16], "blocks": 1}
+    export(build("nm_unet", **options), path, "nm_unet", options, name="tiny (random weights)")
+    return path
+
+
+def slow_down_tiles(seconds: float) -> None:
+    from denoiser_app.core.engine import Denoiser
+
+    original = Denoiser._run_model
+
+    def slow(self, tile, sigma):  # type: ignore[no-untyped-def]
+        time.sleep(seconds)
+        return original(self, tile, sigma)
+
+    Denoiser._run_model = slow  # type: ignore[method-assign]
+
+
+def prepare_photos(workspace: Path) -> Path:
+    folder = workspace / "Street shoot"
+    folder.mkdir()
+    for name in BATCH_PHOTOS:
+        shutil.copy2(PHOTOS / name, folder / name)
+    (folder / "Boat.jpg").write_bytes(b"\xff\xd8\xff\xe0 damaged on the card")
+    (folder / ".DS_Store").write_bytes(b"junk")  # never listed
+    done_earlier = workspace / "Street shoot-denoised" / "Bears.png"
+    done_earlier.parent.mkdir()
+    shutil.copy2(PHOTOS / "Bears.png", done_earlier)  # so it is skipped
+    return folder
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="model file to use (default: the bundled default model)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
+    args = parser.parse_args()
+
+    from PySide6.QtCore import QPointF
+    from PySide6.QtWidgets import QApplication
+
+    from denoiser_app.core.models import list_models
+    from denoiser_app.gui.main_window import MainWindow
+    from denoiser_app.gui.settings import Settings
+
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("Denoiser")
+    with tempfile.TemporaryDirectory(prefix="denoiser-shots-") as temporary:
+        workspace = Path(temporary)
+        model = args.model
+        if model is None and not list_models():
+            print("No bundled model yet: using a tiny random-weight model. Retake these with the trained one.")
+            model = tiny_model(workspace)
+            slow_down_tiles(0.25)
+        folder = prepare_photos(workspace)
+
+        window = MainWindow(Settings(workspace / "settings.ini"), model_path=model)
+        window.options.tile.setValue(256)  # several tiles per photo, so the per-photo bar moves
+        window.resize(*WINDOW_SIZE)
+        window.show()
+        window.add_inputs([folder])
+        window.file_view.select_path((folder / PREVIEW_PHOTO).resolve())
+        wait_until(window.preview.has_denoised, 120, "the first preview")
+
+        window.start_batch()
+        files = window.files
+        wait_until(lambda: files.count_status("done") >= 4 and 0.3 < window.run_panel.image.value() / 1000 < 0.8, 600, "mid-batch")
+        window.grab().save(str(args.out / "main_window_batch.png"))
+        window.cancel_batch()
+        wait_until(lambda: not window.runner.is_running(), 120, "the batch to stop")
+        if window.summary_dialog is not None:
+            window.summary_dialog.close()
+
+        window.statusBar().clearMessage()
+        window.preview.set_zoom(2.0)
+        size = window.preview.image_size()
+        window.preview.pan_to(QPointF(size.width() * 0.45, size.height() * 0.5))
+        window.preview.set_split(0.5)
+        wait_until(lambda: window.preview.has_denoised() and not window.preview.busy_text, 120, "the zoomed preview")
+        wait_until(lambda: window.preview._denoised_rect == window.preview.visible_region(), 120, "the zoomed preview")
+        window.grab().save(str(args.out / "preview_split.png"))
+        window.close()
+        app.processEvents()
+    print(f"saved {args.out / 'main_window_batch.png'} and {args.out / 'preview_split.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

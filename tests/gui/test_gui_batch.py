@@ -1,0 +1,210 @@
+"""The main window end to end: adding photos, running, cancelling, failures, responsiveness."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from denoiser_app.core.batch import Summary
+from denoiser_app.core.imageio import read_image
+from denoiser_app.gui.main_window import MainWindow
+from tests.conftest import noisy_photo, write_png
+
+WindowFactory = Callable[..., MainWindow]
+
+
+def statuses(window: MainWindow) -> dict[str, str]:
+    return {window.files.entry(row).path.name: window.files.entry(row).status for row in range(window.files.rowCount())}
+
+
+def run_to_end(qtbot, window: MainWindow, timeout: int = 60_000) -> Summary:
+    with qtbot.waitSignal(window.runner.finished, timeout=timeout) as finished:
+        with qtbot.waitSignal(window.runner.stopped, timeout=timeout):
+            window.start_batch()
+    return finished.args[0]
+
+
+def drop(window: MainWindow, paths: list[Path]) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    centre = window.rect().center()
+    enter = QDragEnterEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    assert window.drop_highlight.isVisible()
+    dropped = QDropEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, dropped)
+
+
+def test_dropping_a_folder_lists_its_photos_but_not_junk(make_window: WindowFactory, photo_folder, tmp_path: Path) -> None:
+    folder = photo_folder(count=3)
+    for junk in (".DS_Store", "Thumbs.db", "._photo_00.png", "notes.txt", "desktop.ini"):
+        (folder / junk).write_bytes(b"junk")
+    write_png(folder / "sub" / "nested.png", noisy_photo(20, 20))
+    window = make_window()
+
+    drop(window, [folder])
+
+    assert not window.drop_highlight.isVisible()
+    assert sorted(statuses(window)) == ["photo_00.png", "photo_01.png", "photo_02.png"]
+    assert window.files.sources == [folder.resolve()]
+    window.input_bar.recursive.setChecked(True)
+    assert "nested.png" in statuses(window)
+
+
+def test_start_writes_every_output_and_reports_progress(qtbot, make_window: WindowFactory, photo_folder) -> None:
+    folder = photo_folder(count=4)
+    window = make_window()
+    window.add_inputs([folder])
+
+    summary = run_to_end(qtbot, window)
+
+    outputs = sorted(p.name for p in (folder.parent / "shoot-denoised").iterdir())
+    assert outputs == ["photo_00.png", "photo_01.png", "photo_02.png", "photo_03.png"]
+    assert read_image(folder.parent / "shoot-denoised" / "photo_00.png").pixels.shape == (48, 64, 3)
+    assert (summary.done, summary.skipped, summary.failed, summary.cancelled) == (4, 0, 0, False)
+    assert window.run_panel.overall_fraction == 1.0
+    assert set(statuses(window).values()) == {"done"}
+    assert window.summary_dialog is not None
+    assert window.summary_dialog.counts_label.text().startswith("4 done, 0 skipped, 0 failed")
+    assert window.throughput_label.text().endswith("MP/s")
+
+    second = run_to_end(qtbot, window)  # everything exists now: the default policy skips
+    assert (second.done, second.skipped) == (0, 4)
+    assert set(statuses(window).values()) == {"skipped"}
+
+
+def test_cancel_stops_mid_batch_and_leaves_no_partial_files(qtbot, make_window: WindowFactory, photo_folder, slow_model) -> None:
+    slow_model(0.03)
+    folder = photo_folder(count=12, height=200, width=260)
+    window = make_window()
+    window.options.tile.setValue(128)  # several tiles per photo, so cancel lands inside one
+    window.add_inputs([folder])
+    cancelled_at: list[float] = []
+
+    def cancel_after_first(result) -> None:
+        if result.status == "done" and not cancelled_at:
+            cancelled_at.append(time.monotonic())
+            window.cancel_batch()
+
+    window.runner.file_done.connect(cancel_after_first)
+    summary = run_to_end(qtbot, window)
+
+    assert summary.cancelled
+    assert 1 <= summary.done < 12
+    assert time.monotonic() - cancelled_at[0] < 5
+    output = folder.parent / "shoot-denoised"
+    written = sorted(p.name for p in output.iterdir())
+    done = sorted(name for name, status in statuses(window).items() if status == "done")
+    assert written == done  # no temporary or half-written file next to them
+    for name in written:
+        assert read_image(output / name).pixels.shape == (200, 260, 3)
+    assert "cancelled" in statuses(window).values()
+    assert "queued" not in statuses(window).values() and "working" not in statuses(window).values()
+    assert window.run_panel.start_button.isEnabled()
+
+
+def test_a_corrupt_file_fails_with_its_reason_while_the_others_finish(qtbot, make_window: WindowFactory, photo_folder) -> None:
+    folder = photo_folder(count=3)
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n this is not really a picture")
+    window = make_window()
+    window.add_inputs([folder])
+
+    summary = run_to_end(qtbot, window)
+
+    assert (summary.done, summary.failed) == (3, 1)
+    row = window.files.row_of(folder.resolve() / "broken.png")
+    entry = window.files.entry(row)
+    assert entry.status == "failed" and entry.reason
+    shown = window.files.data(window.files.index(row, window.files.STATUS))
+    assert shown.startswith("Failed:") and entry.reason in shown
+    assert not (folder.parent / "shoot-denoised" / "broken.png").exists()
+
+    dialog = window.summary_dialog
+    assert dialog is not None and dialog.failures.count() == 1
+    assert "broken.png" in dialog.failures.item(0).text()
+    window.file_view.setCurrentIndex(window.files.index(0, 0))
+    dialog.failures.itemActivated.emit(dialog.failures.item(0))  # double-click reveals the file
+    assert window.file_view.currentIndex().row() == row
+
+
+def test_the_window_stays_responsive_during_a_batch(qtbot, make_window: WindowFactory, photo_folder, slow_model) -> None:
+    slow_model(0.05)
+    folder = photo_folder(count=6, height=180, width=180)
+    window = make_window()
+    window.options.tile.setValue(128)
+    window.add_inputs([folder])
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start()
+    started = time.monotonic()
+    try:
+        run_to_end(qtbot, window)
+    finally:
+        timer.stop()
+    duration = time.monotonic() - started
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    assert duration > 0.5, "the batch was too quick to tell anything"
+    assert len(ticks) > duration / 0.02 * 0.3
+    assert max(gaps) < 1.0
+
+
+def test_a_model_that_cannot_load_shows_a_plain_error(qtbot, make_window: WindowFactory, photo_folder, tmp_path: Path) -> None:
+    bad_model = tmp_path / "broken.pt"
+    bad_model.write_text("not a model")
+    window = make_window(model_path=bad_model)
+    window.add_inputs([photo_folder(count=1)])
+
+    with qtbot.waitSignal(window.runner.errored, timeout=30_000):
+        with qtbot.waitSignal(window.runner.stopped, timeout=30_000):
+            window.start_batch()
+
+    boxes = [w for w in window.findChildren(QMessageBox) if w.isVisible()]
+    assert len(boxes) == 1
+    assert boxes[0].text().startswith("The denoising model could not be loaded")
+    assert "Traceback" in boxes[0].detailedText()
+    assert window.run_panel.start_button.isEnabled()
+
+
+def test_output_inside_the_input_folder_needs_confirmation(qtbot, make_window: WindowFactory, photo_folder, monkeypatch) -> None:
+    folder = photo_folder(count=1)
+    window = make_window()
+    window.add_inputs([folder])
+    window.options.output_dir.setText(str(folder / "clean"))
+    asked: list[Path] = []
+    monkeypatch.setattr(window, "confirm_output_inside_input", lambda output, source: asked.append(output) or False)
+
+    window.start_batch()
+    assert asked == [folder / "clean"] and not window.runner.is_running()
+
+    monkeypatch.setattr(window, "confirm_output_inside_input", lambda output, source: True)
+    summary = run_to_end(qtbot, window)
+    assert summary.done == 1 and (folder / "clean" / "photo_00.png").exists()
+
+
+@pytest.mark.parametrize("argv", [["--help"]])
+def test_entry_point_help_needs_no_display(argv: list[str], capsys) -> None:
+    from denoiser_app.__main__ import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 0
+    assert "denoiser" in capsys.readouterr().out
+
+
+def test_drag_of_non_files_is_refused(make_window: WindowFactory) -> None:
+    window = make_window()
+    mime = QMimeData()
+    mime.setText("hello")
+    enter = QDragEnterEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter.setAccepted(False)
+    QApplication.sendEvent(window, enter)
+    assert not enter.isAccepted()
+    assert not window.drop_highlight.isVisible()

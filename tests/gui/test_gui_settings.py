@@ -1,0 +1,99 @@
+"""Settings: typed values, two groups, and surviving a restart of the window."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+from denoiser_app.gui.main_window import MainWindow
+from denoiser_app.gui.run_panel import EtaClock, describe_time_left
+from denoiser_app.gui.settings import Settings
+
+WindowFactory = Callable[..., MainWindow]
+
+
+def test_defaults_and_bad_values_fall_back(settings_path: Path) -> None:
+    settings = Settings(settings_path)
+    assert settings.preferences.auto_strength is True
+    assert settings.preferences.format == "same"
+    settings.store.setValue("preferences/format", "gif")
+    settings.store.setValue("preferences/jpeg_quality", "lots")
+    settings.preferences.overwrite = True
+    settings.sync()
+    reread = Settings(settings_path)
+    assert reread.preferences.format == "same"
+    assert reread.preferences.jpeg_quality == 95
+    assert reread.preferences.overwrite is True
+
+
+def test_preferences_and_ui_state_are_kept_apart(settings_path: Path) -> None:
+    settings = Settings(settings_path)
+    settings.preferences.name_suffix = "-clean"
+    settings.state.last_input_dir = "/photos"
+    settings.state.reset()
+    assert settings.preferences.name_suffix == "-clean"
+    assert settings.state.last_input_dir == ""
+    settings.sync()
+    text = settings_path.read_text()
+    assert "[preferences]" in text
+
+
+def test_settings_without_a_path_stay_out_of_the_users_config(fresh_settings: Path) -> None:
+    settings = Settings()
+    settings.preferences.tile = 512
+    settings.sync()
+    assert Path(settings.store.fileName()).is_relative_to(fresh_settings)
+    assert QSettings().fileName().startswith(str(fresh_settings))
+
+
+def test_settings_survive_closing_and_reopening(qtbot, make_window: WindowFactory, tiny_model: Path, tmp_path: Path) -> None:
+    window = make_window()
+    options = window.options
+    options.auto_strength.setChecked(False)
+    options.strength.setValue(33)
+    options.device.setCurrentText("cpu")
+    options.format.setCurrentIndex(options.format.findData("jpeg"))
+    options.jpeg_quality.setValue(80)
+    options.name_suffix.setText("-clean")
+    options.policy.setCurrentIndex(1)
+    options.open_when_done.setChecked(True)
+    options.tile.setValue(256)
+    options.advanced.expand(animate=False)
+    window.input_bar.recursive.setChecked(True)
+    window.settings.state.last_input_dir = str(tmp_path)
+    window.resize(780, 560)
+    window.splitter.setSizes([250, 400, 250])
+    sizes = window.splitter.sizes()
+    window.close()
+
+    again = make_window(model_path=None, size=None)
+    options = again.options
+    assert not options.auto_strength.isChecked() and options.strength.value() == 33
+    assert options.strength_value() == 33.0
+    assert options.device.currentText() == "cpu"
+    assert options.format.currentData() == "jpeg" and options.jpeg_quality.isEnabled()
+    assert options.jpeg_quality.value() == 80
+    assert options.name_suffix.text() == "-clean"
+    assert options.policy.currentData() is True
+    assert options.open_when_done.isChecked()
+    assert options.tile.value() == 256
+    assert options.advanced.isExpanded()
+    assert again.input_bar.recursive.isChecked()
+    assert options.model_reference() == str(tiny_model)  # the chosen model file is remembered too
+    assert again.settings.state.last_input_dir == str(tmp_path)
+    assert (again.width(), again.height()) == (780, 560)
+    assert again.splitter.sizes() == sizes
+    job_options = options.batch_options(recursive=True)
+    assert (job_options.format, job_options.jpeg_quality, job_options.overwrite, job_options.tile) == ("jpeg", 80, True, 256)
+
+
+def test_time_left_counts_from_the_rate_so_far() -> None:
+    now = [100.0]
+    clock = EtaClock(lambda: now[0])
+    assert clock.seconds_left(0, 10) is None
+    now[0] += 20.0
+    assert clock.seconds_left(2, 10) == 80.0
+    assert describe_time_left(80.0) == "about 80 s left"
+    assert describe_time_left(600.0) == "about 10 min left"
+    assert describe_time_left(3.0) == "a few seconds left"

@@ -1,0 +1,193 @@
+"""Batch behaviour and the CLI end to end, on temporary folders."""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from denoiser_app import cli
+from denoiser_app.core import batch as batch_module
+from denoiser_app.core.batch import BatchOptions, Summary, default_output_dir, plan_batch, run_batch
+from denoiser_app.core.engine import load_denoiser
+from denoiser_app.core.progress import Progress
+from tests.conftest import noisy_photo, write_png
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): digest(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture()
+def shoot(tmp_path: Path) -> Path:
+    """A mixed folder: images, junk, a non-image, a corrupt JPEG, a subfolder, odd names."""
+    folder = tmp_path / "Été 2024 shoot"
+    write_png(folder / "a.png", noisy_photo(40, 50, 1))
+    Image.fromarray((noisy_photo(30, 40, 2) * 255).astype(np.uint8)).save(folder / "b photo.jpg", quality=90)
+    write_png(folder / "ß-grey.png", noisy_photo(32, 32, 3, channels=1))
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"garbage" * 20)
+    (folder / ".DS_Store").write_bytes(b"\0\1\2")
+    (folder / "Thumbs.db").write_bytes(b"\0")
+    (folder / "._a.png").write_bytes(b"\0\5")
+    (folder / "notes.txt").write_text("not an image")
+    write_png(folder / "sub" / "c.png", noisy_photo(24, 36, 4))
+    return folder
+
+
+def options(**changes) -> BatchOptions:
+    return BatchOptions(**{"strength": 10.0, "tile": 256, **changes})
+
+
+def run(shoot: Path, model: Path, **changes) -> tuple[Summary, list]:
+    plan = plan_batch([shoot], options(**changes))
+    summary = Summary()
+    results = []
+    for result in run_batch(plan, load_denoiser(model, "cpu"), options(**changes)):
+        summary.add(result)
+        results.append(result)
+    return summary, results
+
+
+def test_plan_skips_junk_and_mirrors_subfolders_only_when_recursive(shoot: Path) -> None:
+    flat = plan_batch([shoot], options())
+    names = sorted(p.source.name for p in flat.files)
+    assert names == ["a.png", "b photo.jpg", "broken.jpg", "ß-grey.png"]
+    deep = plan_batch([shoot], options(recursive=True))
+    out = default_output_dir(shoot)
+    assert out.name == "Été 2024 shoot-denoised" and out.parent == shoot.parent
+    assert out / "sub" / "c.png" in {p.destination for p in deep.files}
+
+
+def test_batch_writes_outputs_and_leaves_originals_untouched(shoot: Path, tiny_model: Path) -> None:
+    before = snapshot(shoot)
+    summary, results = run(shoot, tiny_model, recursive=True)
+    assert snapshot(shoot) == before
+    assert (summary.done, summary.skipped, summary.failed) == (4, 0, 1)
+    (failure,) = summary.failures
+    assert failure.source.name == "broken.jpg" and failure.reason
+    out = default_output_dir(shoot)
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert written == ["a.png", "b photo.jpg", "sub/c.png", "ß-grey.png"]
+    assert Image.open(out / "ß-grey.png").mode == "L"
+    assert all(r.sigma == 10.0 for r in results if r.status == "done")
+
+
+def test_rerun_resumes_and_overwrite_replaces(shoot: Path, tiny_model: Path) -> None:
+    run(shoot, tiny_model)
+    out = default_output_dir(shoot)
+    first = digest(out / "a.png")
+    os.utime(out / "a.png", (1, 1))
+    summary, _ = run(shoot, tiny_model)
+    assert (summary.done, summary.skipped) == (0, 3)
+    assert (out / "a.png").stat().st_mtime == 1
+    summary, _ = run(shoot, tiny_model, overwrite=True)
+    assert summary.done == 3 and digest(out / "a.png") == first and (out / "a.png").stat().st_mtime != 1
+
+
+def test_output_inside_input_is_refused_unless_allowed(shoot: Path, tiny_model: Path) -> None:
+    plan = plan_batch([shoot], options(output_dir=shoot / "clean"))
+    assert not plan.files and "inside the input folder" in plan.problems[0][1]
+    plan = plan_batch([shoot], options(output_dir=shoot / "clean", allow_inside_input=True))
+    assert len(plan.files) == 4
+
+
+def test_output_may_never_replace_an_input(shoot: Path) -> None:
+    plan = plan_batch([shoot], options(output_dir=shoot, allow_inside_input=True))
+    assert not plan.files
+    assert all("replace an input" in reason for _, reason in plan.problems)
+
+
+def test_cancel_mid_batch_leaves_no_partial_files(shoot: Path, tiny_model: Path) -> None:
+    write_png(shoot / "big.png", noisy_photo(600, 600, 9))
+
+    class CancelOnThirdTile(Progress):
+        tiles = 0
+
+        def on_update(self, update) -> None:
+            if update.stage == "tile":
+                self.tiles += 1
+                if self.tiles == 3:
+                    self.cancel()
+
+    plan = plan_batch([shoot], options())
+    results = list(run_batch(plan, load_denoiser(tiny_model, "cpu"), options(), CancelOnThirdTile()))
+    assert results[-1].status == "cancelled" and results[-1].source.name == "big.png"
+    out = default_output_dir(shoot)
+    assert not any(p.name.endswith(".partial") for p in out.rglob("*"))
+    assert not (out / "big.png").exists()
+    assert (out / "a.png").exists()  # finished before the cancel, and kept
+
+
+def test_unwritable_output_fails_per_file_and_batch_goes_on(shoot: Path, tiny_model: Path, monkeypatch) -> None:
+    real_write = batch_module.write_image
+
+    def refuse_png(path, *args, **kwargs):
+        if Path(path).suffix == ".png":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_write(path, *args, **kwargs)
+
+    monkeypatch.setattr(batch_module, "write_image", refuse_png)
+    summary, results = run(shoot, tiny_model)
+    assert summary.done == 1  # the JPEG
+    assert {r.source.name for r in summary.failures} == {"a.png", "ß-grey.png", "broken.jpg"}
+    assert any("Permission denied" in r.reason for r in summary.failures)
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores folder permissions")
+def test_read_only_output_folder(shoot: Path, tiny_model: Path, tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        summary, _ = run(shoot, tiny_model, output_dir=locked)
+        assert summary.done == 0 and summary.failed == 4
+    finally:
+        locked.chmod(0o700)
+
+
+def test_cli_end_to_end(shoot: Path, tiny_model: Path, capsys) -> None:
+    before = snapshot(shoot)
+    out = shoot.parent / "clean output"
+    code = cli.main([str(shoot), "-o", str(out), "--model", str(tiny_model), "--strength", "12", "--recursive", "--device", "cpu"])
+    captured = capsys.readouterr()
+    assert code == 1  # the corrupt file failed
+    assert "4 done, 0 skipped, 1 failed" in captured.out
+    assert "broken.jpg" in captured.err
+    assert snapshot(shoot) == before
+    assert (out / "sub" / "c.png").exists()
+    code = cli.main([str(shoot), "-o", str(out), "--model", str(tiny_model), "--recursive", "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 1 and "0 done, 4 skipped, 1 failed" in captured.out
+    assert "skipped" not in captured.err
+
+
+def test_cli_auto_strength_reports_the_estimate(tmp_path: Path, tiny_model: Path, capsys) -> None:
+    write_png(tmp_path / "in" / "x.png", noisy_photo(64, 64))
+    code = cli.main([str(tmp_path / "in"), "--model", str(tiny_model), "--format", "tiff"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "estimated" in captured.out
+    assert (tmp_path / "in-denoised" / "x.tif").exists() or (tmp_path / "in-denoised" / "x.tiff").exists()
+
+
+def test_cli_rejects_bad_arguments(capsys) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["somewhere", "--strength", "200"])
+    assert "strength" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--help"])
+    assert exit_info.value.code == 0
+    assert "examples:" in capsys.readouterr().out
+
+
+def test_cli_bad_model_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    write_png(tmp_path / "in" / "x.png", noisy_photo(16, 16))
+    assert cli.main([str(tmp_path / "in"), "--model", "no-such-model"]) == 2
+    assert "No model named 'no-such-model'" in capsys.readouterr().err
