@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import traceback
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
@@ -28,6 +29,11 @@ def describe_error(error: BaseException) -> tuple[str, str]:
     else:
         message = "Something went wrong while cleaning your photos."
     return message, details
+
+
+def plain_reason(source: Path, reason: str) -> str:
+    """A failure reason without the file's full path, for showing next to the file's name."""
+    return reason.replace(f" {source}:", " this file:").replace(str(source), source.name)
 
 
 def show_error(parent: QWidget, message: str, details: str = "", title: str = "Denoiser") -> QMessageBox:

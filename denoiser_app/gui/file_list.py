@@ -303,13 +303,12 @@ class FileListView(QTreeView):
         self.setAlternatingRowColors(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setIconSize(QSize(THUMBNAIL_SIZE, THUMBNAIL_SIZE))
-        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header = self.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(FileListModel.NAME, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(FileListModel.SIZE, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(FileListModel.STATUS, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(FileListModel.STATUS, 120)
+        header.resizeSection(FileListModel.STATUS, 150)
 
     def select_path(self, path: Path) -> bool:
         model = self.model()

@@ -1,7 +1,9 @@
 """The main window: lays out the panels and wires their signals. The work lives elsewhere."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import QModelIndex, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragLeaveEvent, QDropEvent, QKeySequence, QResizeEvent, QShowEvent
@@ -10,6 +12,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QScrollArea,
     QSplitter,
@@ -24,7 +27,7 @@ from denoiser_app.core.progress import Update
 from denoiser_app.gui.about_dialog import AboutDialog
 from denoiser_app.gui.controls import InputBar, OptionsPanel
 from denoiser_app.gui.drop import DropHighlight, local_paths
-from denoiser_app.gui.errors import show_error
+from denoiser_app.gui.errors import plain_reason, show_error
 from denoiser_app.gui.file_list import FileListModel, FileListView
 from denoiser_app.gui.preview import PreviewWidget
 from denoiser_app.gui.preview_worker import LivePreview
@@ -32,6 +35,8 @@ from denoiser_app.gui.run_panel import RunPanel
 from denoiser_app.gui.settings import Settings
 from denoiser_app.gui.summary_dialog import SummaryDialog, open_folder
 from denoiser_app.gui.worker import BatchJob, BatchRunner
+
+T = TypeVar("T")
 
 
 def _is_inside(path: Path, folder: Path) -> bool:
@@ -107,7 +112,7 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_menus(self) -> None:
-        self._menus: dict[str, object] = {}
+        self._menus: dict[str, QMenu] = {}
         self.open_folder_action = self._action("&File", "Open &Folder…", self.choose_input_folder, "Ctrl+O")
         self.open_files_action = self._action("&File", "Open &Photos…", self.choose_input_files, "Ctrl+Shift+O")
         self.quit_action = self._action("&File", "&Quit", self.close, "Ctrl+Q")
@@ -136,7 +141,7 @@ class MainWindow(QMainWindow):
         self.live_preview.image_loaded.connect(lambda _path, image: self.preview.set_image(image))
         self.live_preview.load_failed.connect(self._on_preview_load_failed)
         self.live_preview.result_ready.connect(self.preview.set_denoised)
-        self.live_preview.failed.connect(lambda message, _details: self.preview.set_busy(f"No preview: {message}"))
+        self.live_preview.failed.connect(self._on_preview_failed)
         self.live_preview.busy.connect(self.preview.set_busy)
         self.live_preview.estimated.connect(lambda _path, sigma: self.options.show_estimate(sigma))
 
@@ -156,6 +161,7 @@ class MainWindow(QMainWindow):
     def _load_settings(self, model_path: Path | None) -> None:
         preferences, state = self.settings.preferences, self.settings.state
         self.options.load(preferences)
+        self.options.output_dir.setText(state.output_dir)
         self.input_bar.recursive.setChecked(preferences.recursive)
         extra = [model_path] if model_path is not None else []
         self.options.set_models(list_models(), extra, str(model_path) if model_path else preferences.model)
@@ -178,6 +184,7 @@ class MainWindow(QMainWindow):
         state.window_state = self.saveState()
         state.main_splitter = self.splitter.saveState()
         state.advanced_open = self.options.advanced.isExpanded()
+        state.output_dir = self.options.output_dir.text().strip()
         self.settings.sync()
 
     # -- inputs -----------------------------------------------------------------------------------
@@ -206,14 +213,21 @@ class MainWindow(QMainWindow):
         if not usable:
             self.statusBar().showMessage("Nothing to add: drop folders or photos (JPEG, PNG, TIFF, WebP, BMP).", 8000)
             return 0
-        added = self.files.add_sources(usable)
+        added = self._relisting(lambda: self.files.add_sources(usable))
         first = usable[0]
         self.settings.state.last_input_dir = str(first if first.is_dir() else first.parent)
         self._update_output_placeholder()
         self.statusBar().showMessage(f"Added {added} photo{'s' if added != 1 else ''}.", 5000)
-        if self.file_view.currentIndex().row() < 0 and self.files.rowCount() > 0:
-            self.file_view.setCurrentIndex(self.files.index(0, 0))
         return added
+
+    def _relisting(self, change: Callable[[], T]) -> T:
+        """Run a change that relists the files, keeping the selected photo (or selecting the first)."""
+        current = self.file_view.currentIndex()
+        selected = self.files.entry(current.row()).path if current.isValid() else None
+        result = change()
+        if not (selected and self.file_view.select_path(selected)) and self.files.rowCount() > 0:
+            self.file_view.setCurrentIndex(self.files.index(0, 0))
+        return result
 
     @Slot()
     def clear_inputs(self) -> None:
@@ -224,7 +238,7 @@ class MainWindow(QMainWindow):
         self.options.show_estimate(None)
 
     def _on_recursive_changed(self, recursive: bool) -> None:
-        self.files.set_recursive(recursive)
+        self._relisting(lambda: self.files.set_recursive(recursive))
 
     def _update_output_placeholder(self) -> None:
         sources = self.files.sources
@@ -287,6 +301,10 @@ class MainWindow(QMainWindow):
 
     def _on_preview_load_failed(self, _path: str, message: str, details: str) -> None:
         self.preview.show_message(message)
+        self.preview.setToolTip(details.strip().splitlines()[-1] if details else "")
+
+    def _on_preview_failed(self, message: str, details: str) -> None:
+        self.preview.set_busy(f"No preview: {message.splitlines()[0]}")
         self.preview.setToolTip(details.strip().splitlines()[-1] if details else "")
 
     def _update_preview_settings(self) -> None:
@@ -377,7 +395,7 @@ class MainWindow(QMainWindow):
             self.run_panel.tiles(update.done, update.total)
 
     def _on_file_done(self, result: FileResult) -> None:
-        reason = result.reason.replace(str(result.source), result.source.name)
+        reason = plain_reason(result.source, result.reason)
         self.files.set_status_under(result.source, result.status, reason)
         if result.status == "done" and result.seconds > 0:
             self._megapixels += result.megapixels

@@ -105,6 +105,7 @@ class UiState(_Group):
     main_splitter = Option("main_splitter", QByteArray(), QByteArray)
     last_input_dir = Option("last_input_dir", "", str)
     last_output_dir = Option("last_output_dir", "", str)
+    output_dir = Option("output_dir", "", str)  # "" means beside the input, in <folder>-denoised
     advanced_open = Option("advanced_open", False, bool)
 
 

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from denoiser_app.core.batch import Summary
+from denoiser_app.gui.errors import plain_reason
 
 
 def headline(summary: Summary) -> str:
@@ -52,7 +53,7 @@ class SummaryDialog(QDialog):
         if summary.failures:
             layout.addWidget(QLabel("Double-click a photo to show it in the list:"))
             for result in summary.failures:
-                item = QListWidgetItem(f"{result.source.name}: {result.reason}")
+                item = QListWidgetItem(f"{result.source.name}: {plain_reason(result.source, result.reason)}")
                 item.setData(Qt.ItemDataRole.UserRole, str(result.source))
                 item.setToolTip(f"{result.source}\n{result.reason}")
                 self.failures.addItem(item)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import shiboken6
 from PySide6.QtCore import QEvent, QSettings, QThread
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication
 
 from denoiser_app.core.engine import Denoiser
 from denoiser_app.gui.main_window import MainWindow
@@ -126,7 +126,3 @@ def slow_model(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
         monkeypatch.setattr(Denoiser, "_run_model", slow_run)
 
     return slow_down
-
-
-def all_widgets_of(window: QWidget, kind: type) -> list[QWidget]:
-    return window.findChildren(kind)

@@ -122,7 +122,7 @@ def test_a_corrupt_file_fails_with_its_reason_while_the_others_finish(qtbot, mak
     entry = window.files.entry(row)
     assert entry.status == "failed" and entry.reason
     shown = window.files.data(window.files.index(row, window.files.STATUS))
-    assert shown.startswith("Failed:") and entry.reason in shown
+    assert shown.startswith("Failed:") and entry.reason in shown and str(folder) not in shown
     assert not (folder.parent / "shoot-denoised" / "broken.png").exists()
 
     dialog = window.summary_dialog
@@ -208,3 +208,21 @@ def test_drag_of_non_files_is_refused(make_window: WindowFactory) -> None:
     QApplication.sendEvent(window, enter)
     assert not enter.isAccepted()
     assert not window.drop_highlight.isVisible()
+
+
+def test_menus_offer_the_documented_shortcuts(make_window: WindowFactory) -> None:
+    window = make_window()
+    expected = {
+        window.open_folder_action: "Ctrl+O",
+        window.quit_action: "Ctrl+Q",
+        window.start_action: "Ctrl+Return",
+        window.cancel_action: "Esc",
+        window.zoom_in_action: "Ctrl++",
+        window.zoom_out_action: "Ctrl+-",
+        window.fit_action: "Ctrl+0",
+        window.actual_size_action: "Ctrl+1",
+    }
+    for action, shortcut in expected.items():
+        assert action.shortcut().toString() == shortcut, action.text()
+    menus = [action.text() for action in window.menuBar().actions()]
+    assert menus == ["&File", "&Run", "&View", "&Help"]

@@ -12,6 +12,7 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 
+from denoiser_app.core.progress import Progress
 from denoiser_app.gui.imaging import orient, thumbnail
 from denoiser_app.gui.main_window import MainWindow
 from denoiser_app.gui.preview_worker import LivePreview, Region
@@ -73,11 +74,14 @@ def test_panning_moves_the_view_and_asks_for_the_new_region(qtbot, make_window: 
     qtbot.waitUntil(lambda: preview._denoised_rect == preview.visible_region(), timeout=30_000)
 
 
-def test_a_stale_preview_result_is_ignored(qtbot) -> None:
+def test_a_change_cancels_the_preview_in_flight_and_its_result_is_ignored(qtbot) -> None:
     live = LivePreview()
     shown: list[QRect] = []
     live.result_ready.connect(lambda rect, image: shown.append(rect))
-    live.schedule()  # anything in flight is now stale
+    in_flight = Progress()
+    live._progress = in_flight
+    live.schedule()  # the view or settings changed
+    assert in_flight.is_cancelled
     live._on_computed(live._latest_request - 1, Region(0, 0, 4, 4), QImage(4, 4, QImage.Format.Format_RGB888))
     live._on_computed(live._latest_request, Region(0, 0, 4, 4), QImage(4, 4, QImage.Format.Format_RGB888))
     live.shutdown()
@@ -115,3 +119,18 @@ def test_thumbnails_are_small_and_upright(qtbot, tmp_path: Path) -> None:
     assert small is not None
     assert (small.width(), small.height()) == (12, 40)
     assert thumbnail(tmp_path / "missing.png", 40) is None
+
+
+def test_the_preview_shows_a_sideways_photo_upright(qtbot, make_window: WindowFactory, tmp_path: Path) -> None:
+    path = tmp_path / "shoot" / "sideways.jpg"
+    path.parent.mkdir()
+    image = PilImage.fromarray((noisy_photo(60, 200) * 255).astype(np.uint8))
+    exif = image.getexif()
+    exif[0x0112] = 6
+    image.save(path, exif=exif.tobytes(), quality=95)
+    window = make_window()
+    window.add_inputs([path])
+    qtbot.waitUntil(window.preview.has_denoised, timeout=30_000)
+    size = window.preview.image_size()
+    assert (size.width(), size.height()) == (60, 200)
+    assert window.preview._denoised_rect == window.preview.visible_region() == QRect(0, 0, 60, 200)

@@ -62,6 +62,7 @@ def test_settings_survive_closing_and_reopening(qtbot, make_window: WindowFactor
     options.advanced.expand(animate=False)
     window.input_bar.recursive.setChecked(True)
     window.settings.state.last_input_dir = str(tmp_path)
+    options.output_dir.setText(str(tmp_path / "clean"))
     window.resize(780, 560)
     window.splitter.setSizes([250, 400, 250])
     sizes = window.splitter.sizes()
@@ -82,6 +83,7 @@ def test_settings_survive_closing_and_reopening(qtbot, make_window: WindowFactor
     assert again.input_bar.recursive.isChecked()
     assert options.model_reference() == str(tiny_model)  # the chosen model file is remembered too
     assert again.settings.state.last_input_dir == str(tmp_path)
+    assert options.output_folder() == tmp_path / "clean"
     assert (again.width(), again.height()) == (780, 560)
     assert again.splitter.sizes() == sizes
     job_options = options.batch_options(recursive=True)
@@ -97,3 +99,19 @@ def test_time_left_counts_from_the_rate_so_far() -> None:
     assert describe_time_left(80.0) == "about 80 s left"
     assert describe_time_left(600.0) == "about 10 min left"
     assert describe_time_left(3.0) == "a few seconds left"
+
+
+def test_about_shows_the_version_and_the_model_card(qtbot, make_window: WindowFactory, tmp_path: Path, monkeypatch) -> None:
+    from denoiser_app import __version__
+    from denoiser_app.core.models import DEFAULT_MODEL
+    from denoiser_app.gui import about_dialog
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / f"{DEFAULT_MODEL}.md").write_text("# Model card\n\nTrained on **noisy** photos.\n")
+    monkeypatch.setattr(about_dialog, "resources_dir", lambda: tmp_path)
+    window = make_window()
+    dialog = window.show_about()
+    assert __version__ in dialog.findChild(about_dialog.QLabel).text()
+    assert "Trained on noisy photos." in dialog.card.toPlainText()
+    assert dialog.card.document().toMarkdown().lstrip().startswith("# Model card")
+    dialog.close()
