@@ -11,8 +11,11 @@ from PIL import Image
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 TRAIN_SET = "train/CBSD432"
 COLOUR_TEST_SETS = ("Kodak24", "CBSD68", "McMaster")
-# The last images of the sorted training list are held out for validation.
+# The last images of the sorted training list are held out for validation:
+# VALIDATION_COUNT of them, but never more than one in VALIDATION_SHARE, so a
+# small folder of the user's own photos still leaves most of them to learn from.
 VALIDATION_COUNT = 8
+VALIDATION_SHARE = 5
 
 
 def data_root() -> Path:
@@ -23,8 +26,13 @@ def data_root() -> Path:
     return Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 
+def is_training_image(path: Path) -> bool:
+    # Hidden names are never photos: macOS "._" resource forks, our ".partial" temporaries.
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
+
+
 def image_files(folder: Path) -> list[Path]:
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted(p for p in folder.iterdir() if is_training_image(p))
     if not files:
         raise FileNotFoundError(f"no images in {folder}")
     return files
@@ -36,9 +44,15 @@ def load_rgb8(path: Path) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
+def validation_count(image_count: int) -> int:
+    """How many of a folder's images are held out for validation."""
+    return min(VALIDATION_COUNT, image_count // VALIDATION_SHARE)
+
+
 def split_training_files(folder: Path) -> tuple[list[Path], list[Path]]:
     files = image_files(folder)
-    return files[:-VALIDATION_COUNT], files[-VALIDATION_COUNT:]
+    fit_count = len(files) - validation_count(len(files))
+    return files[:fit_count], files[fit_count:]
 
 
 class PatchSampler:

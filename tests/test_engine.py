@@ -112,3 +112,33 @@ def test_devices() -> None:
 def test_unknown_model_name_lists_the_available(tmp_path) -> None:
     with pytest.raises(ModelFileError, match="No model named 'nonexistent'"):
         load_denoiser("nonexistent", "cpu")
+
+
+def test_bf16_runs_only_the_network_in_reduced_precision(tmp_path) -> None:
+    from model.archs import build
+    from model.export import export
+
+    network = build("nm_unet", widths=(8, 16), blocks=1)
+    torch.nn.init.zeros_(network.tail.weight)
+    torch.nn.init.zeros_(network.tail.bias)  # predicts zero noise: output must equal input exactly
+    path = tmp_path / "zero.pt"
+    export(network, path, "nm_unet", {"widths": [8, 16], "blocks": 1})
+    image = noisy_photo(50, 70)
+    result = load_denoiser(path, "cpu", precision="bf16").denoise(image, 20.0)
+    np.testing.assert_array_equal(result.pixels, image)
+
+
+def test_bf16_and_fp32_agree(tiny_model) -> None:
+    image = noisy_photo(96, 96)
+    fp32 = load_denoiser(tiny_model, "cpu", precision="fp32").denoise(image, 20.0).pixels
+    bf16 = load_denoiser(tiny_model, "cpu", precision="bf16").denoise(image, 20.0).pixels
+    assert np.abs(fp32 - bf16).max() < 4 / 255
+
+
+def test_precision_choice() -> None:
+    cpu = torch.device("cpu")
+    assert engine.pick_dtype("fp32", cpu) == torch.float32
+    assert engine.pick_dtype("bf16", cpu) == torch.bfloat16
+    assert engine.pick_dtype("auto", torch.device("cuda")) == torch.float32
+    with pytest.raises(ValueError):
+        engine.pick_dtype("int4", cpu)

@@ -97,7 +97,7 @@ class Preferences(_Group):
 
 
 class UiState(_Group):
-    """What the window remembers about itself."""
+    """What the windows remember about themselves and the last choices made in them."""
 
     prefix = "state"
     geometry = Option("geometry", QByteArray(), QByteArray)
@@ -107,6 +107,10 @@ class UiState(_Group):
     last_output_dir = Option("last_output_dir", "", str)
     output_dir = Option("output_dir", "", str)  # "" means beside the input, in <folder>-denoised
     advanced_open = Option("advanced_open", False, bool)
+    # The last choices in Tools > Train on My Photos.
+    training_folder = Option("training_folder", "", str)
+    training_minutes = Option("training_minutes", 30, int)
+    training_noise = Option("training_noise", "camera", str, ("camera", "gaussian", "mixed"))
 
 
 class Settings:

@@ -36,6 +36,11 @@ class NoiseMapUNet(nn.Module):
     back (skip connections). The network predicts the noise, which is
     subtracted from the input.
 
+    The convolutions run in the dtype of the weights (cast the module to
+    bfloat16 for fast CPU inference) while the input and the final
+    subtraction stay in the input's dtype, so the image itself never loses
+    precision.
+
     Args:
         channels (int): Image channels. Default: 3.
         widths (tuple[int, ...]): Feature channels per level, finest first.
@@ -75,7 +80,8 @@ class NoiseMapUNet(nn.Module):
         padded, height, width = pad_to_multiple(image, self.multiple)
         sigma, _, _ = pad_to_multiple(noise_map, self.multiple)
         sigma_half = F.avg_pool2d(sigma, 2)
-        features = self.head(torch.cat([self.unshuffle(padded), sigma_half], dim=1))
+        body_dtype = self.head.weight.dtype
+        features = self.head(torch.cat([self.unshuffle(padded), sigma_half], dim=1).to(body_dtype))
         skips: list[torch.Tensor] = []
         for encoder, down in zip(self.encoders, self.downs):
             features = encoder(features)
@@ -84,5 +90,5 @@ class NoiseMapUNet(nn.Module):
         features = self.bottleneck(features)
         for level, (up, decoder) in enumerate(zip(self.ups, self.decoders)):
             features = decoder(up(features) + skips[-1 - level])
-        noise = self.shuffle(self.tail(features))
+        noise = self.shuffle(self.tail(features)).to(padded.dtype)
         return (padded - noise)[..., :height, :width]

@@ -45,4 +45,6 @@ class SeedCAE(nn.Module):
     def forward(self, image: torch.Tensor, noise_map: torch.Tensor) -> torch.Tensor:
         """Denoise ``image`` (N, C, H, W in [0, 1]); ``noise_map`` is unused."""
         padded, height, width = pad_to_multiple(image, self.multiple)
-        return self.decoder(self.encoder(padded))[..., :height, :width]
+        body_dtype = self.encoder[0].weight.dtype
+        clean = self.decoder(self.encoder(padded.to(body_dtype)))
+        return clean.to(image.dtype)[..., :height, :width]

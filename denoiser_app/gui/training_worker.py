@@ -1,0 +1,235 @@
+"""Training on a background thread: runs ``model.train.train`` and saves the result as a user model.
+
+As with the batch worker, the worker never touches a widget. Cancelling sets
+the Progress flag, which training checks before every step; it then writes a
+checkpoint, so a cancelled training can be saved or resumed later. Model files
+are written atomically, so a stopped or failed run never leaves half a model.
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from PIL import UnidentifiedImageError
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+from torch import nn
+
+from denoiser_app.core.modelfile import ModelFileError
+from denoiser_app.core.progress import Progress, Update
+from denoiser_app.gui.errors import describe_error
+from denoiser_app.gui.training_setup import describe_model, parse_validation
+from model.export import export
+from model.train import LOG_NAME, TrainConfig, train
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    """Everything a training needs, snapshotted on the UI thread before it starts."""
+
+    config: TrainConfig  # ignored when run_dir holds a checkpoint: training resumes with the saved one
+    run_dir: Path
+    model_path: Path
+    name: str
+    time_budget: float  # seconds of training in this session
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    step: int
+    stopped_by: str  # "finished", "time budget" or "cancelled"
+    scores: dict[str, float]  # validation PSNR per noise case; empty before the first check
+    network: nn.Module  # the averaged (EMA) weights, which are the ones worth keeping
+    recipe: dict[str, Any]
+    saved_to: Path | None = None
+
+
+def describe_training_error(error: BaseException) -> tuple[str, str]:
+    """``(message, details)`` for a training that failed, in a photographer's words."""
+    message, details = describe_error(error)
+    if isinstance(error, MemoryError):
+        message = "There is not enough memory to train on these photos. Try a folder with fewer photos."
+    elif isinstance(error, ModelFileError):
+        message = f"The starting model could not be loaded. Choose another one, or train from scratch.\n\n{error}"
+    elif isinstance(error, UnidentifiedImageError):
+        message = f"One of the photos could not be read: it may be damaged or not an image.\n\n{error}"
+    elif isinstance(error, PermissionError):
+        message = f"Denoiser is not allowed to read the photos or to save the model there.\n\n{error}"
+    elif isinstance(error, ValueError):  # what training says about unusable photos or settings
+        message = f"Training could not use these photos.\n\n{error}"
+    elif not isinstance(error, OSError):
+        message = "Something went wrong while training."
+    return message, details
+
+
+class LogTail:
+    """The complete lines appended to a text file since the last look (starting from now)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = path.stat().st_size if path.is_file() else 0
+        self._unfinished = b""
+
+    def new_lines(self) -> list[str]:
+        try:
+            with self.path.open("rb") as stream:
+                stream.seek(self._offset)
+                chunk = stream.read()
+        except FileNotFoundError:
+            return []
+        self._offset += len(chunk)
+        *lines, self._unfinished = (self._unfinished + chunk).split(b"\n")
+        return [line.decode("utf-8", "replace") for line in lines]
+
+
+class _TrainingSignals(QObject):
+    updated = Signal(object)  # Update
+    validated = Signal(int, object)  # step, {noise case: PSNR}
+
+
+class TrainingProgress(Progress):
+    """Relays training steps as signals, at most ``interval`` apart, with the run log's validation scores."""
+
+    def __init__(self, log_path: Path, interval: float = 0.1) -> None:
+        super().__init__()
+        self.signals = _TrainingSignals()
+        self.log = LogTail(log_path)
+        self.interval = interval
+        self._last_sent = float("-inf")
+
+    def on_update(self, update: Update) -> None:
+        # Tiny networks make thousands of steps a second; the UI only needs a few.
+        now = time.monotonic()
+        if now - self._last_sent < self.interval and update.done < update.total:
+            return
+        self._last_sent = now
+        self.signals.updated.emit(update)
+        self.read_log()
+
+    def read_log(self) -> None:
+        for line in self.log.new_lines():
+            scores = parse_validation(line)
+            if scores is not None:
+                self.signals.validated.emit(*scores)
+
+
+def save_model(outcome: TrainingOutcome, job: TrainingJob) -> TrainingOutcome:
+    """Export the outcome's network as the user model ``job.name``; returns the outcome with ``saved_to``."""
+    recipe = outcome.recipe
+    export(
+        outcome.network,
+        job.model_path,
+        recipe["arch"],
+        recipe["arch_options"],
+        name=job.name,
+        description=describe_model(recipe),
+        recipe=recipe,
+        training_data=recipe["train_dirs"],
+        steps=outcome.step,
+        validation_psnr=outcome.scores,
+    )
+    if outcome.stopped_by == "finished":  # nothing left to resume
+        shutil.rmtree(job.run_dir, ignore_errors=True)
+    return replace(outcome, saved_to=job.model_path)
+
+
+class TrainingWorker(QObject):
+    """Trains (or saves an already trained network); ``stopped`` is always its last signal."""
+
+    finished = Signal(object)  # TrainingOutcome, also when cancelled (then unsaved)
+    errored = Signal(str, str)  # message, technical details
+    stopped = Signal()
+
+    def __init__(self, job: TrainingJob, progress: TrainingProgress, unsaved: TrainingOutcome | None = None) -> None:
+        super().__init__()
+        self.job = job
+        self.progress = progress
+        self.unsaved = unsaved
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            if self.unsaved is not None:
+                outcome = save_model(self.unsaved, self.job)
+            else:
+                outcome = self._train()
+                if outcome.stopped_by != "cancelled":
+                    outcome = save_model(outcome, self.job)
+            self.finished.emit(outcome)
+        except Exception as error:  # every error reaches the user as a dialog
+            self.errored.emit(*describe_training_error(error))
+        finally:
+            self.stopped.emit()
+
+    def _train(self) -> TrainingOutcome:
+        result = train(self.job.config, self.job.run_dir, self.job.time_budget, progress=self.progress, echo=False)
+        self.progress.read_log()  # the last validation comes after the last step
+        return TrainingOutcome(
+            step=int(result["step"]),
+            stopped_by=str(result["stopped_by"]),
+            scores=dict(result["scores"]),
+            network=result["ema"],
+            recipe=asdict(result["config"]),
+        )
+
+
+class TrainingRunner(QObject):
+    """Starts trainings on their own QThread and relays the worker's signals on the UI thread."""
+
+    progressed = Signal(object)  # Update
+    validated = Signal(int, object)
+    finished = Signal(object)  # TrainingOutcome
+    errored = Signal(str, str)
+    stopped = Signal()  # the thread has ended; safe to start again
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread: QThread | None = None
+        self._last_thread: QThread | None = None
+        self._worker: TrainingWorker | None = None
+        self._progress: TrainingProgress | None = None
+
+    def is_running(self) -> bool:
+        return self._thread is not None
+
+    def start(self, job: TrainingJob, unsaved: TrainingOutcome | None = None) -> None:
+        """Train ``job``; or, given the outcome of a cancelled training, only save it."""
+        if self._thread is not None:
+            raise RuntimeError("a training is already running")
+        self._progress = progress = TrainingProgress(job.run_dir / LOG_NAME)
+        progress.signals.updated.connect(self.progressed)
+        progress.signals.validated.connect(self.validated)
+        self._worker = worker = TrainingWorker(job, progress, unsaved)
+        self._thread = thread = QThread()
+        thread.setObjectName("training")
+        worker.moveToThread(thread)
+        worker.finished.connect(self.finished)
+        worker.errored.connect(self.errored)
+        thread.started.connect(worker.run)
+        worker.stopped.connect(thread.quit)
+        thread.finished.connect(self._on_thread_finished)
+        thread.start()
+
+    def cancel(self) -> None:
+        if self._progress is not None:
+            self._progress.cancel()
+
+    def shutdown(self) -> None:
+        """Cancel and wait for the thread (training stops within one step)."""
+        if self._thread is not None:
+            self.cancel()
+            # The worker's own stopped -> quit is queued to this (now blocked) thread, so quit here.
+            self._thread.quit()
+            self._thread.wait()
+            self._on_thread_finished()
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        if self._thread is None:
+            return
+        self._thread.wait()
+        # Kept until the next run rather than deleted inside its own finished signal.
+        self._last_thread, self._thread, self._worker = self._thread, None, None
+        self.stopped.emit()
