@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from denoiser_app.core.noise_level import estimate_sigma_batch
+
 NoiseFn = Callable[[torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
 
 MAX_SIGMA = 55.0
@@ -206,11 +208,18 @@ def add_noise(
     gen: torch.Generator,
     mix: dict[str, float],
     quantise_probability: float = 0.5,
+    estimate_non_gaussian: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Add noise drawn from ``mix`` to each image; returns (noisy, sigma per image).
+    """Add noise drawn from ``mix`` to each image; returns (noisy, noise level per image).
 
     A share of the batch is clipped and rounded to 8 bits, as files on disk are;
     the rest stays unclipped, as in the papers' evaluation protocol.
+
+    Gaussian noise is labelled with its true sigma, the number a user or a
+    benchmark gives. Other noise is labelled, when ``estimate_non_gaussian``,
+    with what the app's blind estimator reads on the noisy image: correlated
+    camera noise reads far below its true standard deviation, and training on
+    that reading makes "auto" strength right for real photos.
     """
     n = clean.shape[0]
     names = list(mix)
@@ -223,4 +232,10 @@ def add_noise(
             noisy[idx], sigma[idx] = NOISE_MODELS[name](clean[idx], gen)
     to_quantise = torch.rand(n, generator=gen) < quantise_probability
     noisy[to_quantise] = quantise(noisy[to_quantise])
+    if estimate_non_gaussian and "gaussian" in names:
+        other = torch.nonzero(choice != names.index("gaussian")).flatten()
+    else:
+        other = torch.arange(n) if estimate_non_gaussian else torch.empty(0, dtype=torch.long)
+    if len(other):
+        sigma[other] = estimate_sigma_batch(noisy[other])
     return noisy, sigma

@@ -26,6 +26,7 @@ from torch import nn
 
 from denoiser_app.core.atomic import atomic_path
 from denoiser_app.core.modelfile import load_model_file
+from denoiser_app.core.noise_level import estimate_sigma_batch
 from denoiser_app.core.progress import Progress
 from model import data
 from model.archs import build
@@ -87,9 +88,10 @@ class Validator:
         gen = torch.Generator().manual_seed(1234)
         self.clean = clean
         sigma = torch.full((len(images),), 25.0)
+        camera_noisy, _ = camera(clean, gen, jpeg_probability=0.0)
         self.cases = {
             "gauss25": (clean + torch.randn(clean.shape, generator=gen) * 25 / 255, sigma),
-            "camera": camera(clean, gen, jpeg_probability=0.0),
+            "camera": (camera_noisy, estimate_sigma_batch(camera_noisy)),
         }
 
     @torch.inference_mode()

@@ -142,3 +142,14 @@ def test_precision_choice() -> None:
     assert engine.pick_dtype("auto", torch.device("cuda")) == torch.float32
     with pytest.raises(ValueError):
         engine.pick_dtype("int4", cpu)
+
+
+def test_batch_and_single_image_estimates_agree() -> None:
+    from denoiser_app.core.noise_level import estimate_sigma_batch
+
+    rng = np.random.default_rng(3)
+    images = [np.clip(0.5 + rng.normal(0, s / 255, (96, 96, 3)), 0, 1) for s in (5, 20, 40)]
+    batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float()
+    together = estimate_sigma_batch(batch)
+    for image, sigma in zip(images, together.tolist()):
+        assert sigma == pytest.approx(estimate_sigma(image.astype(np.float32)), rel=0.05)

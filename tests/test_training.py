@@ -123,3 +123,13 @@ def test_mix_parsing() -> None:
     assert noise.parse_mix("gaussian:1,camera:3") == {"gaussian": 0.25, "camera": 0.75}
     with pytest.raises(ValueError, match="unknown noise model"):
         noise.parse_mix("speckle:1")
+
+
+def test_gaussian_keeps_its_true_sigma_and_camera_noise_gets_the_estimate() -> None:
+    from denoiser_app.core.noise_level import estimate_sigma_batch
+
+    clean = torch.rand(8, 3, 64, 64) * 0.1 + 0.45
+    noisy, sigma = noise.add_noise(clean, torch.Generator().manual_seed(0), {"gaussian": 1.0}, quantise_probability=0.0)
+    torch.testing.assert_close(sigma, (noisy - clean).flatten(1).std(dim=1) * 255, rtol=0.1, atol=0.5)
+    noisy, sigma = noise.add_noise(clean, torch.Generator().manual_seed(0), {"camera": 1.0})
+    torch.testing.assert_close(sigma, estimate_sigma_batch(noisy))

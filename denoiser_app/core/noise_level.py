@@ -4,49 +4,74 @@ The estimator follows the patch-PCA idea of Chen, Zhu and Heng (ICCV 2015):
 in the covariance of small image patches, natural-image structure occupies a
 few large eigenvalues, while white noise spreads evenly over all of them. The
 noise variance is the mean of the smallest eigenvalues, taken over the
-largest tail whose mean still equals its median (that is, the tail holding
-noise alone).
+largest tail whose mean does not exceed its median (the tail holding noise
+alone).
+
+The same code serves single photos in the app (:func:`estimate_sigma`) and
+whole training batches (:func:`estimate_sigma_batch`), so the noise level a
+model is trained with is exactly the one the app will measure.
 """
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+import torch
+import torch.nn.functional as F
 
 PATCH = 7
 MAX_PATCHES = 60_000
 
 
-def _patches(channel: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    windows = sliding_window_view(channel, (PATCH, PATCH))
-    rows, cols = windows.shape[:2]
-    count = min(MAX_PATCHES, rows * cols)
-    picks = rng.choice(rows * cols, size=count, replace=False)
-    return windows[picks // cols, picks % cols].reshape(count, PATCH * PATCH)
-
-
-def _noise_variance(eigenvalues: np.ndarray) -> float:
-    descending = np.sort(eigenvalues)[::-1]
-    for start in range(len(descending)):
-        tail = descending[start:]
-        if tail.mean() <= np.median(tail):
-            return float(tail.mean())
-    return float(descending[-1])
+def _noise_variance(patches: torch.Tensor) -> torch.Tensor:
+    """Noise variance per row of a (B, L, PATCH*PATCH) stack of L patch vectors."""
+    centred = patches - patches.mean(dim=1, keepdim=True)
+    covariance = centred.transpose(1, 2) @ centred / max(1, patches.shape[1] - 1)
+    eigenvalues = torch.linalg.eigvalsh(covariance.double()).flip(-1)  # descending
+    size = eigenvalues.shape[-1]
+    starts = torch.arange(size)
+    tail_sums = eigenvalues.flip(-1).cumsum(-1).flip(-1)
+    tail_means = tail_sums / (size - starts)
+    # The tail is sorted, so its median sits at the middle position(s).
+    low = starts + (size - starts - 1) // 2
+    high = starts + (size - starts) // 2
+    tail_medians = 0.5 * (eigenvalues[:, low] + eigenvalues[:, high])
+    is_noise_only = tail_means <= tail_medians
+    is_noise_only[:, -1] = True
+    first = is_noise_only.float().argmax(dim=1)
+    return tail_means.gather(1, first[:, None]).squeeze(1).clamp_min(0)
 
 
 def estimate_sigma(image: np.ndarray, seed: int = 0) -> float:
     """Noise standard deviation of an H x W (x C) float image in [0, 1], in 8-bit units.
 
-    Each channel is estimated separately and the results are averaged, in
-    variance. The same image always gives the same estimate.
+    Up to :data:`MAX_PATCHES` patch positions are sampled per channel; the
+    same image always gives the same estimate. Channels are averaged in
+    variance.
     """
     if image.ndim == 2:
         image = image[..., None]
-    if min(image.shape[:2]) < PATCH:
+    height, width, channels = image.shape
+    if min(height, width) < PATCH:
         return 0.0
     rng = np.random.default_rng(seed)
-    variances = []
-    for c in range(image.shape[2]):
-        patches = _patches(image[..., c].astype(np.float64) * 255.0, rng)
-        covariance = np.cov(patches, rowvar=False)
-        variances.append(_noise_variance(np.linalg.eigvalsh(covariance)))
-    return float(np.sqrt(max(0.0, float(np.mean(variances)))))
+    rows, cols = height - PATCH + 1, width - PATCH + 1
+    picks = rng.choice(rows * cols, size=min(MAX_PATCHES, rows * cols), replace=False)
+    top, left = picks // cols, picks % cols
+    offsets = np.arange(PATCH)
+    row_index = (top[:, None] + offsets[None, :])[:, :, None]
+    col_index = (left[:, None] + offsets[None, :])[:, None, :]
+    stacks = [image[row_index, col_index, c].reshape(len(picks), -1) for c in range(channels)]
+    patches = torch.from_numpy(np.stack(stacks).astype(np.float64) * 255.0)
+    return float(_noise_variance(patches).mean().sqrt())
+
+
+def estimate_sigma_batch(images: torch.Tensor, stride: int = 2) -> torch.Tensor:
+    """Noise level (8-bit units) of each image in an (N, C, H, W) batch in [0, 1].
+
+    Patches are taken every ``stride`` pixels, which keeps training fast and
+    changes the estimate by far less than its own spread.
+    """
+    n, channels, height, width = images.shape
+    planes = images.detach().reshape(n * channels, 1, height, width).float() * 255.0
+    patches = F.unfold(planes, PATCH, stride=stride).transpose(1, 2)  # (N*C, L, 49)
+    variance = _noise_variance(patches).view(n, channels).mean(dim=1)
+    return variance.sqrt().float()

@@ -26,7 +26,7 @@ from superqt import QCollapsible, QLabeledSlider
 
 from denoiser_app.core.batch import BatchOptions
 from denoiser_app.core.engine import MAX_STRENGTH, MIN_TILE, Strength, available_devices
-from denoiser_app.core.models import DEFAULT_MODEL, ModelEntry
+from denoiser_app.core.models import DEFAULT_MODEL, MODEL_SUFFIX, ModelEntry
 from denoiser_app.gui.preview_worker import PreviewSettings
 from denoiser_app.gui.settings import Preferences
 
@@ -185,6 +185,15 @@ class OptionsPanel(QWidget):
         self.model.addItem("Other model file…", CHOOSE_MODEL)
         self.model.blockSignals(False)
         self.select_model(selected or DEFAULT_MODEL)
+
+    def reload_models(self, entries: list[ModelEntry], selected: str) -> None:
+        """Refill the list after a model was added, keeping the model files chosen so far."""
+        files = [
+            Path(data)
+            for index in range(self.model.count())
+            if isinstance(data := self.model.itemData(index), str) and data.endswith(MODEL_SUFFIX)
+        ]
+        self.set_models(entries, files, selected)
 
     def _add_model_item(self, path: Path) -> int:
         index = self.model.findData(str(path))

@@ -29,6 +29,7 @@ from denoiser_app.gui.controls import InputBar, OptionsPanel
 from denoiser_app.gui.drop import DropHighlight, local_paths
 from denoiser_app.gui.errors import plain_reason, show_error
 from denoiser_app.gui.file_list import FileListModel, FileListView
+from denoiser_app.gui.finetune_dialog import FineTuneDialog
 from denoiser_app.gui.preview import PreviewWidget
 from denoiser_app.gui.preview_worker import LivePreview
 from denoiser_app.gui.run_panel import RunPanel
@@ -51,6 +52,7 @@ class MainWindow(QMainWindow):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setAcceptDrops(True)
         self.summary_dialog: SummaryDialog | None = None
+        self.training_dialog: FineTuneDialog | None = None
         self._plan: Plan | None = None
         self._output_dir: Path | None = None
         self._megapixels = 0.0
@@ -124,6 +126,7 @@ class MainWindow(QMainWindow):
         self.fit_action = self._action("&View", "&Fit", self.preview.fit, "Ctrl+0")
         self.actual_size_action = self._action("&View", "&100%", lambda: self.preview.set_zoom(1.0), "Ctrl+1")
         self.double_size_action = self._action("&View", "&200%", lambda: self.preview.set_zoom(2.0), "Ctrl+2")
+        self.train_action = self._action("&Tools", "&Train on My Photos…", self.show_training_dialog)
         self.about_action = self._action("&Help", "&About Denoiser", self.show_about)
 
     def _connect(self) -> None:
@@ -433,6 +436,19 @@ class MainWindow(QMainWindow):
                 self.files.set_status(entry.path, "")
         self._set_running(False)
 
+    # -- training ---------------------------------------------------------------------------------------
+
+    @Slot()
+    def show_training_dialog(self) -> FineTuneDialog:
+        if self.training_dialog is None:
+            self.training_dialog = FineTuneDialog(self.settings, self.options.model_reference(), self)
+            self.training_dialog.modelCreated.connect(lambda path: self.options.reload_models(list_models(), Path(path).stem))
+            self.training_dialog.destroyed.connect(lambda: setattr(self, "training_dialog", None))
+        self.training_dialog.show()
+        self.training_dialog.raise_()
+        self.training_dialog.activateWindow()
+        return self.training_dialog
+
     # -- help and closing -------------------------------------------------------------------------------
 
     @Slot()
@@ -444,6 +460,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         # Cancelling stops within a tile and leaves no partial file, so quitting mid-run is safe.
         self.runner.shutdown()
+        if self.training_dialog is not None:
+            self.training_dialog.shutdown()  # training stays resumable from its last step
         self.live_preview.shutdown()
         self.files.shutdown()
         self.save_settings()

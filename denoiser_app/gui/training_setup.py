@@ -81,6 +81,12 @@ def name_problem(name: str, bundled_names: Iterable[str]) -> str | None:
     return None
 
 
+def suggested_name(folder: Path) -> str:
+    """A valid model name made from a folder's name."""
+    cleaned = re.sub(r"[^\w ()-]+", "-", folder.name).strip(" -_()")[: MAX_NAME_LENGTH - len("-tuned")]
+    return f"{cleaned.rstrip()}-tuned" if cleaned else "my-photos"
+
+
 def training_runs_dir() -> Path:
     """Checkpoints of unfinished trainings; only a cache, as the saved models live elsewhere."""
     return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)) / "training"
