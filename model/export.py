@@ -8,10 +8,20 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from denoiser_app.core.modelfile import quiet_torchscript, save_model_file
 from model.archs import build
 from model.noise import MAX_SIGMA
+
+
+def flops_per_pixel(module: nn.Module, size: int = 256) -> float:
+    """Floating-point operations per input pixel (a multiply-add counts as two)."""
+    image = torch.rand(1, 3, size, size)
+    noise_map = torch.full((1, 1, size, size), 0.1)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        module(image, noise_map)
+    return counter.get_total_flops() / (size * size)
 
 
 def export(module: nn.Module, path: Path, architecture: str, arch_options: dict[str, Any], **metadata: Any) -> None:
@@ -30,6 +40,7 @@ def export(module: nn.Module, path: Path, architecture: str, arch_options: dict[
         "takes_noise_map": bool(getattr(module, "takes_noise_map")),
         "noise_range": [0.0, MAX_SIGMA],
         "parameters": sum(p.numel() for p in module.parameters()),
+        "flops_per_pixel": round(flops_per_pixel(module)),
         **metadata,
     }
     save_model_file(scripted, path, record)

@@ -39,3 +39,13 @@ def test_unknown_architecture_names_the_known_ones() -> None:
 def test_architectures_script() -> None:
     for name in ARCHITECTURES:
         torch.jit.script(build(name))
+
+
+def test_flops_per_pixel_counts_the_convolutions() -> None:
+    from model.export import flops_per_pixel
+
+    network = build("seed_cae", width=4)
+    # conv 3->4 on every pixel, conv 4->8 on 1/4 of them (after one pool), the 4x4
+    # transposed conv 8->4 on 1/16 (after two pools), and conv 4->3 on every pixel
+    expected = 2 * (3 * 4 * 9 + 4 * 8 * 9 / 4 + 8 * 4 * 16 / 16 + 4 * 3 * 9)
+    assert flops_per_pixel(network) == pytest.approx(expected, rel=0.01)
