@@ -191,3 +191,33 @@ def test_cli_bad_model_is_a_clear_error(tmp_path: Path, capsys) -> None:
     write_png(tmp_path / "in" / "x.png", noisy_photo(16, 16))
     assert cli.main([str(tmp_path / "in"), "--model", "no-such-model"]) == 2
     assert "No model named 'no-such-model'" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_cleanly_with_exit_130(tmp_path: Path, tiny_model: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "many"
+    for i in range(40):
+        write_png(folder / f"img{i:02d}.png", noisy_photo(300, 300, i))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "denoiser_app.cli", str(folder), "--model", str(tiny_model), "--strength", "10", "--tile", "128", "--threads", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    out = default_output_dir(folder)
+    deadline = time.monotonic() + 60
+    while not (out.exists() and any(out.glob("*.png"))) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    assert "(cancelled)" in output
+    finished = list(out.glob("*.png"))
+    assert 0 < len(finished) < 40
+    assert not [p for p in out.iterdir() if p.name.endswith(".partial")]
+    for path in finished:  # every file that exists is complete
+        assert Image.open(path).size == (300, 300)
