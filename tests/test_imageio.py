@@ -10,6 +10,7 @@ import io
 import os
 import pickle
 import struct
+import zlib
 from pathlib import Path
 
 import cv2
@@ -23,7 +24,6 @@ from PIL import ExifTags, ImageCms, TiffImagePlugin
 from PIL import Image as PILImage
 from PIL.JpegImagePlugin import get_sampling
 
-from denoiser_app.core import imageio
 from denoiser_app.core.atomic import PARTIAL_SUFFIX, atomic_path, is_partial_file
 from denoiser_app.core.imageio import (
     OUTPUT_FORMATS,
@@ -36,6 +36,7 @@ from denoiser_app.core.imageio import (
     read_image,
     write_image,
 )
+from denoiser_app.core.imageio.png_chunks import splice_after_header
 
 MAXIMUM = {8: 255, 16: 65535}
 DTYPE = {8: np.uint8, 16: np.uint16}
@@ -115,13 +116,24 @@ def png_header(path: Path) -> tuple[int, int, int, int]:
     return struct.unpack(">IIBB", path.read_bytes()[16:26])
 
 
-def png_chunk_types(path: Path) -> list[bytes]:
-    data, position, kinds = path.read_bytes(), 8, []
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes, bool]]:
+    """(type, payload, CRC correct) for each chunk of a PNG file."""
+    position, chunks = 8, []
     while position < len(data):
         length, kind = struct.unpack(">I4s", data[position : position + 8])
-        kinds.append(kind)
+        payload = data[position + 8 : position + 8 + length]
+        (crc,) = struct.unpack(">I", data[position + 8 + length : position + 12 + length])
+        chunks.append((kind, payload, crc == zlib.crc32(kind + payload)))
         position += 12 + length
-    return kinds
+    return chunks
+
+
+def png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def png_chunk_types(path: Path) -> list[bytes]:
+    return [kind for kind, _, _ in png_chunks(path.read_bytes())]
 
 
 def partial_files(folder: Path) -> list[Path]:
@@ -220,20 +232,85 @@ def test_bmp_write_then_read_keeps_every_sample(tmp_path: Path, channels: int, d
     assert np.array_equal(samples_of(read_image(path)), samples)
 
 
-@pytest.mark.parametrize("bit_depth", [8, 16])
-def test_png_encoder_carries_rows_across_filter_strips_and_data_chunks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bit_depth: int
+@pytest.mark.parametrize(("bit_depth", "channels"), [(8, 4), (16, 4), (8, 2), (16, 2)])
+def test_png_with_many_data_chunks_keeps_samples_and_puts_metadata_first(
+    tmp_path: Path, full_metadata: ImageMetadata, bit_depth: int, channels: int
 ) -> None:
-    # Tiny strips and chunks make a small picture cross many of both.
-    monkeypatch.setattr(imageio, "_PNG_FILTER_STRIP_BYTES", 100)
-    monkeypatch.setattr(imageio, "_PNG_IDAT_SIZE", 64)
-    samples = random_samples(40, 23, 4, bit_depth, seed=9)
-    path = tmp_path / "strips.png"
+    # Big enough for the encoder to split the pixels over several IDAT chunks.
+    samples = random_samples(70, 61, channels, bit_depth, seed=9)
+    path = tmp_path / "chunks.png"
 
-    write_image(path, image_from_samples(samples, has_alpha=True))
+    write_image(path, image_from_samples(samples, True, metadata=full_metadata))
 
-    assert png_chunk_types(path).count(b"IDAT") > 3
+    chunks = png_chunks(path.read_bytes())
+    kinds = [kind for kind, _, _ in chunks]
+    assert kinds[:5] == [b"IHDR", b"iCCP", b"pHYs", b"eXIf", b"iTXt"]
+    assert kinds.count(b"IDAT") > 1 and kinds[-1] == b"IEND"
+    assert kinds.index(b"IDAT") == 5 and all(crc_correct for _, _, crc_correct in chunks)
+    assert png_header(path) == (61, 70, bit_depth, {2: 4, 4: 6}[channels])
     assert np.array_equal(decoded_independently(path), samples)
+    assert np.array_equal(samples_of(read_image(path)), samples)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_eight_bit_png_with_metadata_decodes_with_pillow_and_opencv(
+    tmp_path: Path, full_metadata: ImageMetadata, channels: int
+) -> None:
+    samples = random_samples(33, 47, channels, 8, seed=channels)
+    path = tmp_path / "both.png"
+
+    write_image(path, image_from_samples(samples, channels in (2, 4), metadata=full_metadata))
+
+    with PILImage.open(path) as picture:
+        picture.load()
+        assert np.array_equal(np.asarray(picture).reshape(samples.shape), samples)
+        assert picture.info["icc_profile"] == full_metadata.icc_profile
+        assert picture.info["exif"] == b"Exif\x00\x00" + full_metadata.exif
+        assert picture.info["xmp"] == full_metadata.xmp
+        assert picture.info["dpi"] == pytest.approx((300.0, 300.0), abs=0.01)
+    decoded = cv2.imdecode(np.frombuffer(path.read_bytes(), np.uint8), cv2.IMREAD_UNCHANGED)
+    rgba_order = {1: [0], 2: [0, 3], 3: [2, 1, 0], 4: [2, 1, 0, 3]}[channels]  # from grey, BGRA (grey+alpha), BGR, BGRA
+    assert np.array_equal(np.atleast_3d(decoded)[..., rgba_order], samples)
+
+
+def encoded_png_with_chunks(extra_chunks: list[tuple[bytes, bytes]]) -> bytes:
+    """A small RGB PNG from OpenCV with ``extra_chunks`` (type, payload) placed before IEND."""
+    data = encoded_png_with_opencv(random_samples(4, 5, 3, 8))
+    return data[:-12] + b"".join(png_chunk(kind, payload) for kind, payload in extra_chunks) + data[-12:]
+
+
+def test_splicing_inserts_chunks_after_the_header_and_keeps_the_rest_byte_for_byte() -> None:
+    encoded = encoded_png_with_chunks([(b"tEXt", b"Comment\x00kept")])
+    inserted = [(b"eXIf", b"MM\x00*exif"), (b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00<x/>")]
+
+    spliced = b"".join(splice_after_header(encoded, inserted))
+
+    chunks = png_chunks(spliced)
+    assert spliced.startswith(b"\x89PNG\r\n\x1a\n")
+    assert [(kind, payload) for kind, payload, _ in chunks[1:3]] == inserted
+    assert all(crc_correct for _, _, crc_correct in chunks)
+    assert png_chunks(encoded) == chunks[:1] + chunks[3:]  # the encoder's chunks, untouched and in order
+
+
+def test_splicing_replaces_the_header_and_drops_encoder_chunks_of_the_inserted_types() -> None:
+    encoded = encoded_png_with_chunks([(b"pHYs", struct.pack(">IIB", 1, 1, 0))])
+    ours = struct.pack(">IIB", 11811, 11811, 1)
+    header = struct.pack(">IIBBBBB", 4, 5, 8, 2, 0, 0, 0)
+
+    chunks = png_chunks(b"".join(splice_after_header(encoded, [(b"pHYs", ours)], header)))
+
+    assert chunks[0] == (b"IHDR", header, True)
+    assert [(kind, payload) for kind, payload, _ in chunks if kind == b"pHYs"] == [(b"pHYs", ours)]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"GIF89a" + bytes(40), b"\x89PNG\r\n\x1a\n" + png_chunk(b"tEXt", b"a\x00b") + png_chunk(b"IEND", b"")],
+    ids=["gif", "png-without-header"],
+)
+def test_splicing_refuses_data_that_is_not_a_png_starting_with_a_header(data: bytes) -> None:
+    with pytest.raises(ValueError):
+        splice_after_header(data, [(b"eXIf", b"II*\x00")])
 
 
 SOURCE_FILES = [

@@ -1,0 +1,217 @@
+"""Reading and writing whole files: format detection, argument checks, atomic writes."""
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image as PILImage
+
+from denoiser_app.core.atomic import atomic_path
+from denoiser_app.core.imageio.errors import (
+    TRUNCATED,
+    ImageReadError,
+    ImageWriteError,
+    Unreadable,
+    describe_write_failure,
+)
+from denoiser_app.core.imageio.image import Image, WriteSettings
+from denoiser_app.core.imageio.pillow_formats import read_bmp, read_jpeg, read_webp, write_bmp, write_jpeg, write_webp
+from denoiser_app.core.imageio.png import read_png, write_png
+from denoiser_app.core.imageio.png_chunks import PNG_SIGNATURE
+from denoiser_app.core.imageio.samples import MAX_SAMPLE_VALUE
+from denoiser_app.core.imageio.tiff_read import read_tiff
+from denoiser_app.core.imageio.tiff_write import write_tiff
+
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp"})
+OUTPUT_FORMATS = ("same", "png", "tiff", "jpeg")
+JPEG_SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
+
+_SUFFIXES_BY_FORMAT: dict[str, tuple[str, ...]] = {
+    "JPEG": (".jpg", ".jpeg"),
+    "PNG": (".png",),
+    "TIFF": (".tif", ".tiff"),
+    "WEBP": (".webp",),
+    "BMP": (".bmp",),
+}
+_FORMAT_BY_OUTPUT_NAME = {"png": "PNG", "tiff": "TIFF", "jpeg": "JPEG"}
+_SIXTEEN_BIT_FORMATS = frozenset({"PNG", "TIFF"})
+
+_READERS: dict[str, Callable[[bytes], Image]] = {
+    "JPEG": read_jpeg,
+    "PNG": read_png,
+    "TIFF": read_tiff,
+    "WEBP": read_webp,
+    "BMP": read_bmp,
+}
+_WRITERS: dict[str, Callable[[Path, Image, WriteSettings], None]] = {
+    "JPEG": write_jpeg,
+    "PNG": write_png,
+    "TIFF": write_tiff,
+    "WEBP": write_webp,
+    "BMP": write_bmp,
+}
+
+
+def read_image(path: Path | str) -> Image:
+    """Read a JPEG, PNG, TIFF, WebP or BMP file (recognised by content, not name).
+
+    Raises :class:`ImageReadError` for anything that cannot be used.
+    """
+    path = Path(path)
+    data = _read_file_bytes(path)
+    try:
+        file_format = _sniff_format(data)
+        return _READERS[file_format](data)
+    except Unreadable as error:
+        raise ImageReadError(path, error.reason) from None
+    except MemoryError:
+        raise ImageReadError(path, "not enough memory to load this image") from None
+    except PILImage.DecompressionBombError:
+        raise ImageReadError(path, "image has too many pixels to load safely") from None
+    except Exception as error:  # decoders report damage through many exception types
+        raise ImageReadError(path, TRUNCATED) from error
+
+
+def write_image(
+    path: Path | str,
+    image: Image,
+    format: str = "same",
+    jpeg_quality: int = 95,
+    bit_depth: int | None = None,
+    jpeg_subsampling: str = "4:4:4",
+) -> None:
+    """Write ``image`` to ``path`` atomically, with its metadata.
+
+    ``format`` is one of :data:`OUTPUT_FORMATS`; "same" keeps the source format.
+    ``bit_depth`` None keeps the image's depth where the format allows it
+    (16-bit sources become 8-bit in JPEG/WebP/BMP); 8 or 16 forces it, and 16
+    is only possible for PNG and TIFF. ``jpeg_quality`` (1..100) also sets the
+    quality of lossy WebP. Bad arguments raise ValueError; failures while
+    writing raise :class:`ImageWriteError` and leave any existing file alone.
+    """
+    path = Path(path)
+    target_format = _resolve_output_format(image, format)
+    settings = WriteSettings(
+        bit_depth=_resolve_bit_depth(image, target_format, bit_depth),
+        jpeg_quality=_checked_quality(jpeg_quality),
+        jpeg_subsampling=_checked_subsampling(jpeg_subsampling),
+    )
+    _check_image(image)
+    try:
+        with atomic_path(path) as temporary_path:
+            _WRITERS[target_format](temporary_path, image, settings)
+    except Exception as error:  # encoders and the OS report failures through many types
+        raise ImageWriteError(path, describe_write_failure(error)) from error
+
+
+def output_suffix(input_path: Path | str, format: str) -> str:
+    """The file suffix for an output of ``format`` made from ``input_path``.
+
+    "same" keeps the input's suffix; otherwise the input's suffix is kept when
+    it already belongs to that format (".jpeg" stays ".jpeg"), else the usual
+    one is used (".png", ".tif", ".jpg").
+    """
+    output_name = _checked_output_name(format)
+    suffix = Path(input_path).suffix
+    if output_name == "same":
+        return suffix
+    accepted = _SUFFIXES_BY_FORMAT[_FORMAT_BY_OUTPUT_NAME[output_name]]
+    return suffix if suffix.lower() in accepted else accepted[0]
+
+
+# --------------------------------------------------------------------------- argument checks
+
+
+def _checked_output_name(format: str) -> str:
+    output_name = str(format).lower()
+    if output_name not in OUTPUT_FORMATS:
+        raise ValueError(f"unknown output format {format!r}; expected one of {', '.join(OUTPUT_FORMATS)}")
+    return output_name
+
+
+def _resolve_output_format(image: Image, format: str) -> str:
+    output_name = _checked_output_name(format)
+    if output_name != "same":
+        return _FORMAT_BY_OUTPUT_NAME[output_name]
+    if image.format not in _SUFFIXES_BY_FORMAT:
+        raise ValueError(f"cannot write images in format {image.format!r}")
+    return image.format
+
+
+def _resolve_bit_depth(image: Image, target_format: str, requested: int | None) -> int:
+    if requested is None:
+        return image.bit_depth if target_format in _SIXTEEN_BIT_FORMATS else 8
+    if requested not in MAX_SAMPLE_VALUE:
+        raise ValueError(f"bit depth must be 8 or 16, not {requested!r}")
+    if requested == 16 and target_format not in _SIXTEEN_BIT_FORMATS:
+        raise ValueError(f"{target_format} cannot store 16-bit samples")
+    return requested
+
+
+def _checked_quality(quality: int) -> int:
+    if not 1 <= int(quality) <= 100:
+        raise ValueError(f"JPEG quality must be between 1 and 100, not {quality!r}")
+    return int(quality)
+
+
+def _checked_subsampling(subsampling: str) -> str:
+    if subsampling not in JPEG_SUBSAMPLINGS:
+        raise ValueError(f"JPEG subsampling must be one of {', '.join(JPEG_SUBSAMPLINGS)}")
+    return subsampling
+
+
+def _check_image(image: Image) -> None:
+    pixels, alpha = image.pixels, image.alpha
+    if pixels.ndim != 3 or pixels.shape[2] not in (1, 3):
+        raise ValueError(f"pixels must be H x W x 1 or H x W x 3, got shape {pixels.shape}")
+    if alpha is not None and (alpha.shape != pixels.shape[:2] or alpha.dtype not in (np.uint8, np.uint16)):
+        raise ValueError("alpha must be an H x W uint8 or uint16 array matching the pixels")
+
+
+# --------------------------------------------------------------------------- format detection
+
+
+def _read_file_bytes(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ImageReadError(path, "file not found") from None
+    except IsADirectoryError:
+        raise ImageReadError(path, "this is a folder, not a file") from None
+    except PermissionError:
+        raise ImageReadError(path, "permission denied") from None
+    except OSError as error:
+        raise ImageReadError(path, error.strerror or str(error)) from None
+    if not data:
+        raise ImageReadError(path, "file is empty")
+    return data
+
+
+def _sniff_format(data: bytes) -> str:
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith(PNG_SIGNATURE):
+        return "PNG"
+    if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "TIFF"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    if data[:2] == b"BM":
+        return "BMP"
+    other_format = _other_image_format(data)
+    if other_format:
+        raise Unreadable(f"unsupported format ({other_format})")
+    raise Unreadable("not an image file")
+
+
+def _other_image_format(data: bytes) -> str | None:
+    """The name of an image format we do not handle, if the data looks like one."""
+    if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"hevc", b"mif1", b"msf1"):
+        return "HEIC"
+    try:
+        with PILImage.open(io.BytesIO(data)) as picture:
+            return picture.format
+    except Exception:  # anything Pillow cannot identify is simply not an image to us
+        return None
