@@ -28,7 +28,7 @@ def data_root() -> Path:
 
 def is_training_image(path: Path) -> bool:
     # Hidden names are never photos: macOS "._" resource forks, our ".partial" temporaries.
-    return path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
 
 
 def image_files(folder: Path) -> list[Path]:

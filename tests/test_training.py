@@ -133,3 +133,17 @@ def test_gaussian_keeps_its_true_sigma_and_camera_noise_gets_the_estimate() -> N
     torch.testing.assert_close(sigma, (noisy - clean).flatten(1).std(dim=1) * 255, rtol=0.1, atol=0.5)
     noisy, sigma = noise.add_noise(clean, torch.Generator().manual_seed(0), {"camera": 1.0})
     torch.testing.assert_close(sigma, estimate_sigma_batch(noisy))
+
+
+def test_small_folders_keep_most_photos_for_training_and_hidden_files_are_not_photos(tmp_path: Path) -> None:
+    from model import data
+
+    folder = tmp_path / "mine"
+    for i in range(7):
+        write_png(folder / f"p{i}.png", noisy_photo(8, 8, seed=i))
+    (folder / "._p0.png").write_bytes(b"macOS resource fork")
+    (folder / ".hidden.png").write_bytes(b"not a photo")
+    fit, held_out = data.split_training_files(folder)
+    assert [p.name for p in fit] == [f"p{i}.png" for i in range(6)]
+    assert [p.name for p in held_out] == ["p6.png"]
+    assert data.validation_count(4) == 0 and data.validation_count(10_000) == data.VALIDATION_COUNT

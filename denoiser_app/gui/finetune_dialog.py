@@ -68,10 +68,11 @@ def format_duration(seconds: float) -> str:
 
 
 def describe_scores(scores: Mapping[str, float]) -> str:
+    """Validation PSNR in words, e.g. "quality on set-aside photos: 31.20 dB (camera noise)"; "" before the first check."""
     if not scores:
         return ""
     parts = [f"{value:.2f} dB ({VALIDATION_LABELS.get(case, case)})" for case, value in scores.items()]
-    return "set-aside photos: " + ", ".join(parts)
+    return "quality on set-aside photos: " + ", ".join(parts)
 
 
 class FineTuneDialog(QDialog):
@@ -102,6 +103,7 @@ class FineTuneDialog(QDialog):
         self._job: TrainingJob | None = None
         self._outcome: TrainingOutcome | None = None
         self._error: tuple[str, str] | None = None
+        self._saving = False  # only saving the network of a stopped training
         self._closing = False
         self._started = 0.0  # when Start was pressed
         self._training_started: float | None = None  # the first step; the time budget runs from about here
@@ -382,7 +384,7 @@ class FineTuneDialog(QDialog):
         self._begin(job)
 
     def _begin(self, job: TrainingJob, unsaved: TrainingOutcome | None = None) -> None:
-        self._job, self._outcome, self._error = job, None, None
+        self._job, self._outcome, self._error, self._saving = job, None, None, unsaved is not None
         self._started, self._training_started = time.monotonic(), None
         self._step, self._total, self._loss = 0, 0, ""
         if unsaved is None:
@@ -392,6 +394,7 @@ class FineTuneDialog(QDialog):
         self.status_label.setText("")
         self.runner.start(job, unsaved)
         self._set_running(True)
+        self.stop_button.setEnabled(not self._saving)  # saving takes seconds and is not worth interrupting
         self._clock.start()
         self._show_time()
 
@@ -426,7 +429,7 @@ class FineTuneDialog(QDialog):
         if self.stop_button.isEnabled():  # not while stopping: "Stopping…" stays
             self.progress.setFormat(f"Step {self._step:,}")
         self.progress.setValue(round(self._fraction() * STEPS))
-        parts = [f"Step {self._step:,}", self._loss, describe_scores(self._scores)]
+        parts = [self._loss, describe_scores(self._scores)]  # the bar shows the step
         self.status_label.setText(" \u00b7 ".join(part for part in parts if part))
 
     def _seconds_left(self) -> float | None:
@@ -442,7 +445,7 @@ class FineTuneDialog(QDialog):
     def _show_time(self) -> None:
         elapsed = format_duration(time.monotonic() - self._started)
         if self._training_started is None:
-            self.time_label.setText(f"Elapsed {elapsed} \u00b7 preparing…")
+            self.time_label.setText(f"Elapsed {elapsed} \u00b7 {'saving' if self._saving else 'preparing'}…")
             return
         self.time_label.setText(f"Elapsed {elapsed} \u00b7 {describe_time_left(self._seconds_left())}")
         self.progress.setValue(round(self._fraction() * STEPS))
@@ -477,7 +480,7 @@ class FineTuneDialog(QDialog):
         self.progress.setValue(STEPS)
         self.progress.setFormat(f"Saved after {outcome.step:,} steps")
         scores = describe_scores(outcome.scores)
-        self.status_label.setText(f"Saved \u201c{job.name}\u201d with your models." + (f" Quality on {scores}." if scores else ""))
+        self.status_label.setText(f"Saved \u201c{job.name}\u201d with your models." + (f" Its {scores}." if scores else ""))
         self.time_label.setText(f"Took {format_duration(time.monotonic() - self._started)}." if outcome.stopped_by != "cancelled" else "")
         self._fill_bases(str(self.base.currentData()))
         self._update_state()

@@ -132,6 +132,9 @@ class BatchRunner(QObject):
         """Cancel and wait for the thread (returns within about one tile)."""
         if self._thread is not None:
             self.cancel()
+            # The worker's own request to quit is queued to this (blocked) thread,
+            # so ask the thread's event loop to stop directly before waiting.
+            self._thread.quit()
             self._thread.wait()
             self._on_thread_finished()
 

@@ -7,7 +7,10 @@ temporary folder, opens the window offscreen with throwaway settings, and saves
 
 - ``main_window_batch.png``: mid-batch, with done, skipped, failed, working and
   queued photos and both progress bars partway;
-- ``preview_split.png``: the before/after preview, zoomed to 200%.
+- ``preview_split.png``: the before/after preview, zoomed to 200%;
+- ``finetune_dialog.png``: Tools > Train on My Photos a minute into a short
+  fine-tune of the default model on clean Kodak photos (``--only training``
+  takes just this one; it never touches the user's own models).
 
 It uses the bundled default model when there is one. Without one it exports a
 tiny random-weight model and says so: its "after" side is not a real result,
@@ -34,6 +37,9 @@ PHOTOS = Path("/work/shared/data/test/RNI15")
 BATCH_PHOTOS = ("Audrey_Hepburn.jpg", "Bears.png", "Boy.png", "Dog.png", "Flowers.png", "Frog.png", "Glass.png", "Movie.png", "Postcards.png", "Singer.png", "Stars.png", "Window.png")
 PREVIEW_PHOTO = "Frog.png"
 WINDOW_SIZE = (1440, 880)
+TRAINING_PHOTOS = Path("/work/shared/data/test/Kodak24")
+# Small enough to make visible progress in a minute on a busy CPU.
+SCREENSHOT_TRAINING = {"batch_size": 4, "patch_size": 96, "validate_every": 20}
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -82,12 +88,38 @@ def prepare_photos(workspace: Path) -> Path:
     return folder
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="model file to use (default: the bundled default model)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
-    args = parser.parse_args()
+def take_training_dialog(workspace: Path, out: Path) -> Path:
+    import platformdirs
+    import torch
 
+    from denoiser_app.core.models import DEFAULT_MODEL
+    from denoiser_app.gui.finetune_dialog import FineTuneDialog
+    from denoiser_app.gui.settings import Settings
+
+    # The new model and its checkpoints go to the throwaway workspace, not the user's folders.
+    platformdirs.user_data_dir = lambda *args, **kwargs: str(workspace / "user-data")  # type: ignore[assignment]
+    platformdirs.user_cache_dir = lambda *args, **kwargs: str(workspace / "user-cache")  # type: ignore[assignment]
+    torch.set_num_threads(1)
+    folder = workspace / "Low ISO landscapes"
+    folder.mkdir()
+    for photo in sorted(TRAINING_PHOTOS.glob("*.png"))[:12]:
+        shutil.copy2(photo, folder / photo.name)
+
+    dialog = FineTuneDialog(Settings(workspace / "training.ini"), DEFAULT_MODEL, config_overrides=SCREENSHOT_TRAINING)
+    dialog.folder_edit.setText(str(folder))
+    dialog.name_edit.setText("Landscapes (fine-tuned)")
+    dialog.minutes.setValue(5)
+    dialog.show()
+    dialog.start()
+    wait_until(lambda: "set-aside photos" in dialog.status_label.text() and dialog.progress.value() >= 200, 600, "training progress")
+    path = out / "finetune_dialog.png"
+    dialog.grab().save(str(path))
+    dialog.shutdown()
+    dialog.close()
+    return path
+
+
+def take_main_window(workspace: Path, out: Path, model: Path | None) -> list[Path]:
     from PySide6.QtCore import QPointF
     from PySide6.QtWidgets import QApplication
 
@@ -95,45 +127,62 @@ def main() -> int:
     from denoiser_app.gui.main_window import MainWindow
     from denoiser_app.gui.settings import Settings
 
+    if model is None and not list_models():
+        print("No bundled model yet: using a tiny random-weight model. Retake these with the trained one.")
+        model = tiny_model(workspace)
+        slow_down_tiles(0.25)
+    folder = prepare_photos(workspace)
+
+    window = MainWindow(Settings(workspace / "settings.ini"), model_path=model)
+    window.options.tile.setValue(256)  # several tiles per photo, so the per-photo bar moves
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    window.add_inputs([folder])
+    window.file_view.select_path((folder / PREVIEW_PHOTO).resolve())
+    wait_until(window.preview.has_denoised, 120, "the first preview")
+
+    window.start_batch()
+    files = window.files
+    wait_until(lambda: files.count_status("done") >= 4 and 0.3 < window.run_panel.image.value() / 1000 < 0.8, 600, "mid-batch")
+    window.grab().save(str(out / "main_window_batch.png"))
+    window.cancel_batch()
+    wait_until(lambda: not window.runner.is_running(), 120, "the batch to stop")
+    if window.summary_dialog is not None:
+        window.summary_dialog.close()
+
+    window.statusBar().clearMessage()
+    window.preview.set_zoom(2.0)
+    size = window.preview.image_size()
+    window.preview.pan_to(QPointF(size.width() * 0.45, size.height() * 0.5))
+    window.preview.set_split(0.5)
+    wait_until(lambda: window.preview.has_denoised() and not window.preview.busy_text, 120, "the zoomed preview")
+    wait_until(lambda: window.preview._denoised_rect == window.preview.visible_region(), 120, "the zoomed preview")
+    window.grab().save(str(out / "preview_split.png"))
+    window.close()
+    QApplication.processEvents()
+    return [out / "main_window_batch.png", out / "preview_split.png"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="model file to use (default: the bundled default model)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
+    parser.add_argument("--only", choices=("main", "training"), help="take only the main window or only the training dialog shots")
+    args = parser.parse_args()
+
+    from PySide6.QtWidgets import QApplication
+
     app = QApplication(sys.argv[:1])
     app.setApplicationName("Denoiser")
+    saved: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="denoiser-shots-") as temporary:
         workspace = Path(temporary)
-        model = args.model
-        if model is None and not list_models():
-            print("No bundled model yet: using a tiny random-weight model. Retake these with the trained one.")
-            model = tiny_model(workspace)
-            slow_down_tiles(0.25)
-        folder = prepare_photos(workspace)
-
-        window = MainWindow(Settings(workspace / "settings.ini"), model_path=model)
-        window.options.tile.setValue(256)  # several tiles per photo, so the per-photo bar moves
-        window.resize(*WINDOW_SIZE)
-        window.show()
-        window.add_inputs([folder])
-        window.file_view.select_path((folder / PREVIEW_PHOTO).resolve())
-        wait_until(window.preview.has_denoised, 120, "the first preview")
-
-        window.start_batch()
-        files = window.files
-        wait_until(lambda: files.count_status("done") >= 4 and 0.3 < window.run_panel.image.value() / 1000 < 0.8, 600, "mid-batch")
-        window.grab().save(str(args.out / "main_window_batch.png"))
-        window.cancel_batch()
-        wait_until(lambda: not window.runner.is_running(), 120, "the batch to stop")
-        if window.summary_dialog is not None:
-            window.summary_dialog.close()
-
-        window.statusBar().clearMessage()
-        window.preview.set_zoom(2.0)
-        size = window.preview.image_size()
-        window.preview.pan_to(QPointF(size.width() * 0.45, size.height() * 0.5))
-        window.preview.set_split(0.5)
-        wait_until(lambda: window.preview.has_denoised() and not window.preview.busy_text, 120, "the zoomed preview")
-        wait_until(lambda: window.preview._denoised_rect == window.preview.visible_region(), 120, "the zoomed preview")
-        window.grab().save(str(args.out / "preview_split.png"))
-        window.close()
+        if args.only != "training":
+            saved += take_main_window(workspace, args.out, args.model)
+        if args.only != "main":
+            saved.append(take_training_dialog(workspace, args.out))
         app.processEvents()
-    print(f"saved {args.out / 'main_window_batch.png'} and {args.out / 'preview_split.png'}")
+    print("saved " + ", ".join(str(path) for path in saved))
     return 0
 
 

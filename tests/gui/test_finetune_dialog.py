@@ -22,7 +22,6 @@ from denoiser_app.gui.main_window import MainWindow
 from denoiser_app.gui.settings import Settings, UiState
 from denoiser_app.gui.training_setup import MIN_PHOTOS, NOISE_CHOICES, resumable_step, run_dir_for, training_runs_dir
 from model import data
-from model.train import LOG_NAME
 from tests.conftest import noisy_photo, write_png
 
 # A real training, made tiny: a few steps of batch 2 on 32 px patches.
@@ -107,10 +106,21 @@ def user_model_files(user_dirs: SimpleNamespace) -> list[str]:
     return sorted(p.name for p in user_dirs.models.iterdir())
 
 
+def until_saved(qtbot, dialog: FineTuneDialog, action: Callable[[], object]) -> Path:
+    """Do ``action`` and wait for the model it leads to; fails at once if the training stops without one."""
+    created: list[str] = []
+    dialog.modelCreated.connect(created.append)
+    action()
+    qtbot.waitUntil(lambda: bool(created) or not dialog.is_running(), timeout=120_000)
+    assert created, f"no model: {dialog.progress.format()} / {dialog.status_label.text()}"
+    return Path(created[0])
+
+
 def start_and_wait_for_step(qtbot, dialog: FineTuneDialog, step: int) -> None:
     dialog.start_button.click()
     assert dialog.is_running()
-    qtbot.waitUntil(lambda: dialog.current_step >= step, timeout=60_000)
+    qtbot.waitUntil(lambda: dialog.current_step >= step or not dialog.is_running(), timeout=60_000)
+    assert dialog.current_step >= step, f"stopped early: {dialog.progress.format()}"
 
 
 # -- choosing -------------------------------------------------------------------------------------
@@ -195,12 +205,13 @@ def test_a_short_fine_tune_saves_a_loadable_model_and_announces_it(
     choose(dialog, clean_photos, "My look (2024)")
     dialog.noise.setCurrentIndex(dialog.noise.findData("gaussian"))
 
-    with qtbot.waitSignal(dialog.modelCreated, timeout=120_000) as created:
+    def start() -> None:
         dialog.start_button.click()
         assert dialog.is_running() and not dialog.folder_edit.isEnabled() and dialog.stop_button.isEnabled()
 
-    path = user_dirs.models / "My look (2024).pt"
-    assert created.args == [str(path)]
+    path = until_saved(qtbot, dialog, start)
+
+    assert path == user_dirs.models / "My look (2024).pt"
     assert user_model_files(user_dirs) == ["My look (2024).pt", "tiny.pt"]
     metadata = read_metadata(path)
     assert metadata["name"] == "My look (2024)"
@@ -225,10 +236,10 @@ def test_training_from_scratch_builds_a_new_network(qtbot, make_dialog: DialogFa
     choose(dialog, clean_photos, "fresh")
     dialog.base.setCurrentIndex(dialog.base.findData(FROM_SCRATCH))
 
-    with qtbot.waitSignal(dialog.modelCreated, timeout=120_000):
-        dialog.start_button.click()
+    path = until_saved(qtbot, dialog, dialog.start_button.click)
 
-    metadata = read_metadata(user_dirs.models / "fresh.pt")
+    metadata = read_metadata(path)
+    assert path == user_dirs.models / "fresh.pt"
     assert metadata["description"].startswith("Trained from scratch on 12 photos")
     assert (metadata["recipe"]["arch"], metadata["recipe"]["init_from"], metadata["recipe"]["noise_mix"]) == ("nm_unet", "", "camera")
 
@@ -246,6 +257,7 @@ def test_stop_ends_training_promptly_and_saves_nothing_when_declined(
     # The dialog's clock keeps ticking meanwhile: the UI thread is free.
     qtbot.waitUntil(lambda: dialog.time_label.text().startswith("Elapsed 0:0") and "0:00" not in dialog.time_label.text(), timeout=5_000)
     assert dialog.progress.format().startswith("Step ") and "loss" in dialog.status_label.text()
+    qtbot.waitUntil(lambda: "set-aside photos:" in dialog.status_label.text(), timeout=10_000)  # live validation
     clicked = time.monotonic()
     with qtbot.waitSignal(dialog.runner.stopped, timeout=10_000):
         dialog.stop_button.click()
@@ -268,10 +280,9 @@ def test_stop_then_save_keeps_what_was_learned(
     choose(dialog, clean_photos, "partial")
     start_and_wait_for_step(qtbot, dialog, 2)
 
-    with qtbot.waitSignal(dialog.modelCreated, timeout=60_000) as created:
-        dialog.stop_button.click()
+    path = until_saved(qtbot, dialog, dialog.stop_button.click)
 
-    metadata = read_metadata(Path(created.args[0]))
+    metadata = read_metadata(path)
     stopped_at = resumable_step(run_dir_for("partial"))
     assert stopped_at is not None and metadata["steps"] == stopped_at >= 2
     assert metadata["recipe"]["total_steps"] == ENDLESS["total_steps"]
@@ -294,11 +305,13 @@ def test_an_interrupted_training_resumes_where_it_stopped_with_its_own_settings(
     asked: list[tuple[str, int]] = []
     monkeypatch.setattr(dialog, "ask_resume", lambda name, step: asked.append((name, step)) or "resume")
     dialog.noise.setCurrentIndex(dialog.noise.findData("gaussian"))  # ignored: the run keeps its recipe
-    with qtbot.waitSignal(dialog.modelCreated, timeout=120_000):
-        dialog.start_button.click()
+    steps: list[float] = []
+    dialog.runner.progressed.connect(lambda update: steps.append(update.done))
+    path = until_saved(qtbot, dialog, dialog.start_button.click)
 
     assert asked == [("again", stopped_at)]
-    metadata = read_metadata(user_dirs.models / "again.pt")
+    assert steps and min(steps) > stopped_at  # it carried on rather than starting again
+    metadata = read_metadata(path)
     assert metadata["steps"] == 12 and metadata["recipe"]["noise_mix"] == "camera"
     assert metadata["recipe"]["total_steps"] == 12
 
@@ -316,10 +329,9 @@ def test_starting_over_discards_the_interrupted_run(
 
     monkeypatch.setattr(dialog, "ask_resume", lambda name, step: "restart")
     dialog.config_overrides = TINY
-    with qtbot.waitSignal(dialog.modelCreated, timeout=120_000):
-        dialog.start_button.click()
+    path = until_saved(qtbot, dialog, dialog.start_button.click)
 
-    assert read_metadata(user_dirs.models / "over.pt")["recipe"]["total_steps"] == TINY["total_steps"]
+    assert read_metadata(path)["recipe"]["total_steps"] == TINY["total_steps"]
 
 
 def test_a_failed_training_explains_itself_and_leaves_no_model(

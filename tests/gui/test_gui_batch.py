@@ -225,4 +225,27 @@ def test_menus_offer_the_documented_shortcuts(make_window: WindowFactory) -> Non
     for action, shortcut in expected.items():
         assert action.shortcut().toString() == shortcut, action.text()
     menus = [action.text() for action in window.menuBar().actions()]
-    assert menus == ["&File", "&Run", "&View", "&Help"]
+    assert menus == ["&File", "&Run", "&View", "&Tools", "&Help"]
+
+
+def test_closing_the_window_mid_batch_stops_promptly(qtbot, make_window: WindowFactory, photo_folder, slow_model) -> None:
+    import faulthandler
+
+    slow_model(0.03)
+    folder = photo_folder(count=12, height=200, width=260)
+    window = make_window()
+    window.options.tile.setValue(128)
+    window.add_inputs([folder])
+    with qtbot.waitSignal(window.runner.file_done, timeout=60_000):
+        window.start_batch()
+    # A deadlock here would hang the suite; fail loudly instead.
+    faulthandler.dump_traceback_later(30, exit=True)
+    try:
+        started = time.monotonic()
+        window.close()
+        assert time.monotonic() - started < 5
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    assert not window.runner.is_running()
+    output = folder.parent / "shoot-denoised"
+    assert not [p for p in output.iterdir() if p.name.endswith(".partial")]
