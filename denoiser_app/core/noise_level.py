@@ -13,6 +13,8 @@ model is trained with is exactly the one the app will measure.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -40,28 +42,21 @@ def _noise_variance(patches: torch.Tensor) -> torch.Tensor:
     return tail_means.gather(1, first[:, None]).squeeze(1).clamp_min(0)
 
 
-def estimate_sigma(image: np.ndarray, seed: int = 0) -> float:
+def estimate_sigma(image: np.ndarray) -> float:
     """Noise standard deviation of an H x W (x C) float image in [0, 1], in 8-bit units.
 
-    Up to :data:`MAX_PATCHES` patch positions are sampled per channel; the
-    same image always gives the same estimate. Channels are averaged in
-    variance.
+    Patches are taken on a regular grid, spaced so that at most about
+    :data:`MAX_PATCHES` are used per channel; channels are averaged in variance.
     """
     if image.ndim == 2:
         image = image[..., None]
-    height, width, channels = image.shape
+    height, width = image.shape[:2]
     if min(height, width) < PATCH:
         return 0.0
-    rng = np.random.default_rng(seed)
-    rows, cols = height - PATCH + 1, width - PATCH + 1
-    picks = rng.choice(rows * cols, size=min(MAX_PATCHES, rows * cols), replace=False)
-    top, left = picks // cols, picks % cols
-    offsets = np.arange(PATCH)
-    row_index = (top[:, None] + offsets[None, :])[:, :, None]
-    col_index = (left[:, None] + offsets[None, :])[:, None, :]
-    stacks = [image[row_index, col_index, c].reshape(len(picks), -1) for c in range(channels)]
-    patches = torch.from_numpy(np.stack(stacks).astype(np.float64) * 255.0)
-    return float(_noise_variance(patches).mean().sqrt())
+    positions = (height - PATCH + 1) * (width - PATCH + 1)
+    stride = max(1, math.ceil(math.sqrt(positions / MAX_PATCHES)))
+    batch = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]
+    return float(estimate_sigma_batch(batch, stride)[0])
 
 
 def estimate_sigma_batch(images: torch.Tensor, stride: int = 2) -> torch.Tensor:
