@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from PIL import UnidentifiedImageError
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from torch import nn
 
 from denoiser_app.core.modelfile import ModelFileError
 from denoiser_app.core.progress import Progress, Update
 from denoiser_app.gui.errors import describe_error
+from denoiser_app.gui.thread_runner import ThreadRunner
 from denoiser_app.gui.training_setup import describe_model, parse_validation
 from model.export import export
 from model.train import LOG_NAME, TrainConfig, train
@@ -175,61 +176,20 @@ class TrainingWorker(QObject):
         )
 
 
-class TrainingRunner(QObject):
+class TrainingRunner(ThreadRunner):
     """Starts trainings on their own QThread and relays the worker's signals on the UI thread."""
 
     progressed = Signal(object)  # Update
     validated = Signal(int, object)
     finished = Signal(object)  # TrainingOutcome
     errored = Signal(str, str)
-    stopped = Signal()  # the thread has ended; safe to start again
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._thread: QThread | None = None
-        self._last_thread: QThread | None = None
-        self._worker: TrainingWorker | None = None
-        self._progress: TrainingProgress | None = None
-
-    def is_running(self) -> bool:
-        return self._thread is not None
 
     def start(self, job: TrainingJob, unsaved: TrainingOutcome | None = None) -> None:
         """Train ``job``; or, given the outcome of a cancelled training, only save it."""
-        if self._thread is not None:
-            raise RuntimeError("a training is already running")
-        self._progress = progress = TrainingProgress(job.run_dir / LOG_NAME)
+        progress = TrainingProgress(job.run_dir / LOG_NAME)
         progress.signals.updated.connect(self.progressed)
         progress.signals.validated.connect(self.validated)
-        self._worker = worker = TrainingWorker(job, progress, unsaved)
-        self._thread = thread = QThread()
-        thread.setObjectName("training")
-        worker.moveToThread(thread)
+        worker = TrainingWorker(job, progress, unsaved)
         worker.finished.connect(self.finished)
         worker.errored.connect(self.errored)
-        thread.started.connect(worker.run)
-        worker.stopped.connect(thread.quit)
-        thread.finished.connect(self._on_thread_finished)
-        thread.start()
-
-    def cancel(self) -> None:
-        if self._progress is not None:
-            self._progress.cancel()
-
-    def shutdown(self) -> None:
-        """Cancel and wait for the thread (training stops within one step)."""
-        if self._thread is not None:
-            self.cancel()
-            # The worker's own stopped -> quit is queued to this (now blocked) thread, so quit here.
-            self._thread.quit()
-            self._thread.wait()
-            self._on_thread_finished()
-
-    @Slot()
-    def _on_thread_finished(self) -> None:
-        if self._thread is None:
-            return
-        self._thread.wait()
-        # Kept until the next run rather than deleted inside its own finished signal.
-        self._last_thread, self._thread, self._worker = self._thread, None, None
-        self.stopped.emit()
+        self._launch(worker, progress, "training")

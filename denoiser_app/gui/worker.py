@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from denoiser_app.core.batch import BatchOptions, Summary, plan_batch, run_batch
 from denoiser_app.core.engine import load_denoiser
 from denoiser_app.core.progress import Progress, Update
 from denoiser_app.gui.errors import describe_error
+from denoiser_app.gui.thread_runner import ThreadRunner
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class BatchWorker(QObject):
             self.stopped.emit()
 
 
-class BatchRunner(QObject):
+class BatchRunner(ThreadRunner):
     """Starts jobs on their own QThread and relays the worker's signals on the UI thread."""
 
     model_ready = Signal(str, str)
@@ -89,27 +90,11 @@ class BatchRunner(QObject):
     notice = Signal(str)
     finished = Signal(object)
     errored = Signal(str, str)
-    stopped = Signal()  # the thread has ended; safe to start again
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._thread: QThread | None = None
-        self._last_thread: QThread | None = None
-        self._worker: BatchWorker | None = None
-        self._progress: SignalProgress | None = None
-
-    def is_running(self) -> bool:
-        return self._thread is not None
 
     def start(self, job: BatchJob) -> None:
-        if self._thread is not None:
-            raise RuntimeError("a batch is already running")
-        self._progress = SignalProgress()
-        self._progress.signal.updated.connect(self.progressed)
-        self._worker = worker = BatchWorker(job, self._progress)
-        self._thread = thread = QThread()
-        thread.setObjectName("batch")
-        worker.moveToThread(thread)
+        progress = SignalProgress()
+        progress.signal.updated.connect(self.progressed)
+        worker = BatchWorker(job, progress)
         for source, relay in (
             (worker.model_ready, self.model_ready),
             (worker.planned, self.planned),
@@ -119,30 +104,4 @@ class BatchRunner(QObject):
             (worker.errored, self.errored),
         ):
             source.connect(relay)
-        thread.started.connect(worker.run)
-        worker.stopped.connect(thread.quit)
-        thread.finished.connect(self._on_thread_finished)
-        thread.start()
-
-    def cancel(self) -> None:
-        if self._progress is not None:
-            self._progress.cancel()
-
-    def shutdown(self) -> None:
-        """Cancel and wait for the thread (returns within about one tile)."""
-        if self._thread is not None:
-            self.cancel()
-            # The worker's own request to quit is queued to this (blocked) thread,
-            # so ask the thread's event loop to stop directly before waiting.
-            self._thread.quit()
-            self._thread.wait()
-            self._on_thread_finished()
-
-    @Slot()
-    def _on_thread_finished(self) -> None:
-        if self._thread is None:
-            return
-        self._thread.wait()
-        # Kept until the next run rather than deleted inside its own finished signal.
-        self._last_thread, self._thread, self._worker = self._thread, None, None
-        self.stopped.emit()
+        self._launch(worker, progress, "batch")

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 
 from denoiser_app.core.engine import load_denoiser
 from denoiser_app.core.modelfile import read_metadata
-from denoiser_app.core.models import list_models, user_models_dir
+from denoiser_app.core.models import DEFAULT_MODEL, list_models, user_models_dir
 from denoiser_app.gui import finetune_dialog
 from denoiser_app.gui.finetune_dialog import FROM_SCRATCH, FineTuneDialog
 from denoiser_app.gui.main_window import MainWindow
@@ -155,7 +155,7 @@ def test_the_starting_point_defaults_to_the_current_model_and_offers_scratch(mak
     items = [dialog.base.itemData(i) for i in range(dialog.base.count())]
     assert dialog.base.currentData() == "tiny"
     assert [e.name for e in list_models()] == items[:-1] and items[-1] == FROM_SCRATCH
-    assert make_dialog(current_model="/not/a/listed/model.pt").base.currentData() == "seed-cae"
+    assert make_dialog(current_model="/not/a/listed/model.pt").base.currentData() == DEFAULT_MODEL
 
 
 BUNDLED = next(entry.name for entry in list_models() if entry.bundled)
