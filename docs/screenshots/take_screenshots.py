@@ -9,7 +9,7 @@ temporary folder, opens the window offscreen with throwaway settings, and saves
   queued photos and both progress bars partway;
 - ``preview_split.png``: the before/after preview, zoomed to 200%;
 - ``finetune_dialog.png``: Tools > Train on My Photos a minute into a short
-  fine-tune of the default model on clean Kodak photos (``--only training``
+  fine-tune of the default model on clean training-set photos (``--only training``
   takes just this one; it never touches the user's own models).
 
 It uses the bundled default model when there is one. Without one it exports a
@@ -33,11 +33,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-PHOTOS = Path("/work/shared/data/test/RNI15")
+from model.data import TRAIN_SET, data_root  # noqa: E402  (after the sys.path change)
+
+PHOTOS = data_root() / "test" / "RNI15"
 BATCH_PHOTOS = ("Audrey_Hepburn.jpg", "Bears.png", "Boy.png", "Dog.png", "Flowers.png", "Frog.png", "Glass.png", "Movie.png", "Postcards.png", "Singer.png", "Stars.png", "Window.png")
 PREVIEW_PHOTO = "Frog.png"
 WINDOW_SIZE = (1440, 880)
-TRAINING_PHOTOS = Path("/work/shared/data/test/Kodak24")
+# Clean photos for the fine-tune demo come from the training set, never from test/.
+TRAINING_PHOTOS = data_root() / TRAIN_SET
 # Small enough to make visible progress in a minute on a busy CPU.
 SCREENSHOT_TRAINING = {"batch_size": 4, "patch_size": 96, "validate_every": 20}
 
@@ -102,7 +105,7 @@ def take_training_dialog(workspace: Path, out: Path) -> Path:
     torch.set_num_threads(1)
     folder = workspace / "Low ISO landscapes"
     folder.mkdir()
-    for photo in sorted(TRAINING_PHOTOS.glob("*.png"))[:12]:
+    for photo in sorted(TRAINING_PHOTOS.glob("*.jpg"))[:12]:
         shutil.copy2(photo, folder / photo.name)
 
     dialog = FineTuneDialog(Settings(workspace / "training.ini"), DEFAULT_MODEL, config_overrides=SCREENSHOT_TRAINING)
