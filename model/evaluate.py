@@ -30,7 +30,9 @@ import math
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -147,29 +149,42 @@ def ssim(denoised: np.ndarray, clean_u8: np.ndarray) -> float:
     return float(structural_similarity(clean_u8, as_scored_u8(denoised), channel_axis=2, data_range=255))
 
 
+def score_image(denoise: DenoiseFn, image: CleanImage, sigma: float, protocol: str) -> ImageScore:
+    """Make one noisy image, denoise it (timed) and score it. Picklable when ``denoise`` is."""
+    noisy = noisy_version(image.clean, image.index, sigma, protocol)
+    started = time.perf_counter()
+    result = denoise(noisy, sigma)
+    seconds = time.perf_counter() - started
+    scored = as_scored_u8(result.pixels)
+    return ImageScore(
+        name=image.name,
+        psnr=psnr_u8(scored, image.clean),
+        ssim=ssim(scored, image.clean),
+        seconds=seconds,
+        megapixels=image.clean.shape[0] * image.clean.shape[1] / 1e6,
+        estimated_sigma=result.estimated_sigma,
+    )
+
+
 def evaluate_cell(
     denoise: DenoiseFn,
     images: Sequence[CleanImage],
     sigma: float,
     protocol: str,
     on_image: Callable[[ImageScore], None] | None = None,
+    pool: Executor | None = None,
 ) -> list[ImageScore]:
-    """Denoise every image of a set once at one sigma and protocol, and score it."""
+    """Denoise every image of a set once at one sigma and protocol, and score it.
+
+    With a process ``pool`` the images are spread over its workers (``denoise``
+    must then be a module-level function); scores come back in image order.
+    """
+    if pool is None:
+        outcomes: Iterable[ImageScore] = (score_image(denoise, image, sigma, protocol) for image in images)
+    else:
+        outcomes = pool.map(score_image, repeat(denoise), images, repeat(sigma), repeat(protocol))
     scores = []
-    for image in images:
-        noisy = noisy_version(image.clean, image.index, sigma, protocol)
-        started = time.perf_counter()
-        result = denoise(noisy, sigma)
-        seconds = time.perf_counter() - started
-        scored = as_scored_u8(result.pixels)
-        image_score = ImageScore(
-            name=image.name,
-            psnr=psnr_u8(scored, image.clean),
-            ssim=ssim(scored, image.clean),
-            seconds=seconds,
-            megapixels=image.clean.shape[0] * image.clean.shape[1] / 1e6,
-            estimated_sigma=result.estimated_sigma,
-        )
+    for image_score in outcomes:
         scores.append(image_score)
         if on_image:
             on_image(image_score)

@@ -164,6 +164,22 @@ def test_each_image_is_denoised_with_the_noise_of_its_index() -> None:
         assert image_score.megapixels == pytest.approx(24 * 32 / 1e6)
 
 
+def halve_noise(noisy: np.ndarray, sigma: float) -> Denoised:
+    """Module-level so a process pool can pickle it."""
+    return Denoised(0.5 * noisy + 0.25)
+
+
+def test_a_process_pool_gives_the_same_scores_in_the_same_order() -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    images = [CleanImage(k, f"{k}.png", gradient_image()) for k in range(4)]
+    serial = evaluate_cell(halve_noise, images, 15, "8bit")
+    with ProcessPoolExecutor(2) as pool:
+        pooled = evaluate_cell(halve_noise, images, 15, "8bit", pool=pool)
+    assert [s.name for s in pooled] == ["0.png", "1.png", "2.png", "3.png"]
+    assert [s.psnr for s in pooled] == [s.psnr for s in serial]
+
+
 # ---------------------------------------------------------------- benchmark
 
 
