@@ -9,7 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from denoiser_app import __version__
-from denoiser_app.core.batch import BatchOptions, FileResult, Summary, plan_batch, run_batch
+from denoiser_app.core.batch import BatchOptions, FileResult, Summary, check_name_suffix, plan_batch, run_batch
 from denoiser_app.core.engine import DEFAULT_TILE, available_devices, load_denoiser, parse_strength
 from denoiser_app.core.imageio import OUTPUT_FORMATS
 from denoiser_app.core.modelfile import ModelFileError
@@ -122,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--jpeg-quality must be between 1 and 100")
     if args.tile < 64:
         parser.error("--tile must be at least 64")
+    try:
+        check_name_suffix(args.suffix)
+    except ValueError as error:
+        parser.error(str(error))
     if args.device not in available_devices():
         parser.error("CUDA is not available on this machine")
 
@@ -136,12 +140,6 @@ def main(argv: list[str] | None = None) -> int:
         strength=strength,
         tile=args.tile,
     )
-    plan = plan_batch(args.inputs, options)
-    try:
-        denoiser = load_denoiser(args.model, args.device, args.threads, on_notice=lambda m: tqdm.write(f"note: {m}"))
-    except (ModelFileError, RuntimeError) as error:
-        print(f"denoiser-cli: {error}", file=sys.stderr)
-        return 2
     progress = BarProgress(args.quiet)
     summary = Summary()
 
@@ -152,23 +150,45 @@ def main(argv: list[str] | None = None) -> int:
         progress.cancel()
 
     previous_handler = signal.signal(signal.SIGINT, request_stop)
-    if not args.quiet:
-        print(f"model {denoiser.name} on {denoiser.device}; {len(plan.files)} image(s)")
     try:
-        with tqdm(total=len(plan.files), unit="img", disable=args.quiet, position=0) as overall:
-            for result in run_batch(plan, denoiser, options, progress):
-                progress.close_tile_bar()
-                summary.add(result)
-                if result.status in ("failed",) or not args.quiet:
-                    tqdm.write(describe(result), file=sys.stderr if result.status == "failed" else sys.stdout)
-                if result.status != "cancelled" and result.source in {f.source for f in plan.files}:
-                    overall.update(1)
+        return run(args, options, progress, summary)
+    except KeyboardInterrupt:
+        summary.cancelled = True
+        progress.close_tile_bar()
+        print_summary(summary)
+        return summary.exit_code
     finally:
         signal.signal(signal.SIGINT, previous_handler)
+
+
+def run(args: argparse.Namespace, options: BatchOptions, progress: BarProgress, summary: Summary) -> int:
+    """Plan, load the model and clean every file, drawing progress; returns the exit code."""
+    try:
+        plan = plan_batch(args.inputs, options)
+        denoiser = load_denoiser(args.model, args.device, args.threads, on_notice=lambda m: tqdm.write(f"note: {m}"))
+    except (ModelFileError, RuntimeError, ValueError) as error:
+        print(f"denoiser-cli: {error}", file=sys.stderr)
+        return 2
+    # Existing outputs are skipped at once, so only the rest count towards the time left.
+    to_process = {f.source for f in plan.files if options.overwrite or not f.destination.exists()}
+    if not args.quiet:
+        print(f"model {denoiser.name} on {denoiser.device}; {len(plan.files)} image(s), {len(to_process)} to clean")
+    with tqdm(total=len(to_process), unit="img", disable=args.quiet, position=0) as overall:
+        for result in run_batch(plan, denoiser, options, progress):
+            progress.close_tile_bar()
+            summary.add(result)
+            if result.status == "failed" or not args.quiet:
+                tqdm.write(describe(result), file=sys.stderr if result.status == "failed" else sys.stdout)
+            if result.status in ("done", "failed") and result.source in to_process:
+                overall.update(1)
+    print_summary(summary)
+    return summary.exit_code
+
+
+def print_summary(summary: Summary) -> None:
     rate = f", {summary.megapixels / summary.seconds:.2f} MP/s" if summary.seconds else ""
     state = " (cancelled)" if summary.cancelled else ""
     print(f"{summary.done} done, {summary.skipped} skipped, {summary.failed} failed{state}{rate}")
-    return summary.exit_code
 
 
 if __name__ == "__main__":

@@ -221,3 +221,50 @@ def test_ctrl_c_stops_cleanly_with_exit_130(tmp_path: Path, tiny_model: Path) ->
     assert not [p for p in out.iterdir() if p.name.endswith(".partial")]
     for path in finished:  # every file that exists is complete
         assert Image.open(path).size == (300, 300)
+
+
+def test_names_differing_only_in_case_never_share_an_output(tmp_path: Path) -> None:
+    folder = tmp_path / "case"
+    write_png(folder / "IMG_1.PNG", noisy_photo(8, 8))
+    write_png(folder / "img_1.png", noisy_photo(8, 8, 1))
+    plan = plan_batch([folder], options(format="tiff"))
+    assert len(plan.files) == 1
+    assert "same output name" in plan.problems[0][1]
+
+
+def test_a_name_suffix_cannot_leave_the_output_folder(shoot: Path) -> None:
+    for suffix in ("/../../escape", "..\\up", "a/b"):
+        with pytest.raises(ValueError, match="separators"):
+            plan_batch([shoot], options(name_suffix=suffix))
+    plan = plan_batch([shoot], options(name_suffix="-clean"))
+    assert {p.destination.name for p in plan.files} >= {"a-clean.png", "b photo-clean.jpg"}
+
+
+def test_symlinked_photo_in_a_folder_is_planned_under_its_link_name(tmp_path: Path) -> None:
+    elsewhere = write_png(tmp_path / "elsewhere" / "x.png", noisy_photo(8, 8))
+    folder = tmp_path / "linked"
+    folder.mkdir()
+    (folder / "link.png").symlink_to(elsewhere)
+    plan = plan_batch([folder], options())
+    assert [p.destination.name for p in plan.files] == ["link.png"]
+    assert plan.files[0].source == elsewhere.resolve()
+
+
+def test_the_same_photo_given_twice_is_planned_once(shoot: Path) -> None:
+    plan = plan_batch([shoot, shoot / "a.png", shoot / "a.png"], options())
+    assert [p.source.name for p in plan.files].count("a.png") == 1
+    assert not plan.problems
+
+
+def test_outputs_inside_the_input_are_not_taken_as_inputs_on_a_rerun(shoot: Path, tiny_model: Path) -> None:
+    inside = options(output_dir=shoot / "clean", allow_inside_input=True, recursive=True)
+    first = plan_batch([shoot], inside)
+    list(run_batch(first, load_denoiser(tiny_model, "cpu"), inside))
+    again = plan_batch([shoot], inside)
+    assert sorted(p.source for p in again.files) == sorted(p.source for p in first.files)
+    assert not any("replace an input" in reason for _, reason in again.problems)
+
+
+def test_a_drive_root_needs_an_explicit_output_folder() -> None:
+    plan = plan_batch([Path("/")], options())
+    assert not plan.files and "root of a drive" in plan.problems[0][1]

@@ -878,3 +878,13 @@ def test_same_format_follows_content_not_name(tmp_path: Path) -> None:
 
     assert image.format == "PNG"
     assert (tmp_path / "out.jpg").read_bytes().startswith(b"\x89PNG")
+
+
+def test_long_non_ascii_names_can_be_written_atomically(tmp_path: Path) -> None:
+    from denoiser_app.core.atomic import atomic_path
+
+    final = tmp_path / ("写真" * 40 + ".png")  # 244 bytes in UTF-8: near the 255-byte limit
+    with atomic_path(final) as temporary:
+        assert len(temporary.name.encode("utf-8")) <= 255
+        temporary.write_bytes(b"data")
+    assert final.read_bytes() == b"data"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import struct
 import zipfile
 from pathlib import Path
 
@@ -60,3 +61,30 @@ def test_missing_file_is_reported(tmp_path: Path) -> None:
 def test_export_is_atomic_and_leaves_no_partial(tmp_path: Path) -> None:
     make_model_file(tmp_path / "m.pt", "seed_cae", {"width": 2})
     assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]
+
+
+def test_damaged_metadata_is_a_model_file_error(tiny_model: Path, tmp_path: Path) -> None:
+    bad_type = _rewrite_metadata(tiny_model, tmp_path / "bad-type.pt", {"noise_range": None})
+    with pytest.raises(ModelFileError, match="malformed metadata"):
+        read_metadata(bad_type)
+    flipped = tmp_path / "flipped.pt"
+    data = bytearray(tiny_model.read_bytes())
+    with zipfile.ZipFile(tiny_model) as archive:
+        member = next(i for i in archive.infolist() if i.filename.endswith(METADATA_NAME))
+    name_length, extra_length = struct.unpack_from("<HH", data, member.header_offset + 26)
+    data[member.header_offset + 30 + name_length + extra_length + 2] ^= 0xFF  # inside the stored metadata
+    flipped.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="damaged"):
+        read_metadata(flipped)
+
+
+def test_a_damaged_user_model_does_not_hide_the_others(tiny_model: Path, tmp_path: Path, monkeypatch) -> None:
+    from denoiser_app.core import models
+
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "broken.pt").write_bytes(b"PK\x03\x04 not really a zip")
+    _rewrite_metadata(tiny_model, user / "mine.pt", {})
+    monkeypatch.setattr(models, "user_models_dir", lambda: user)
+    names = [m.name for m in models.list_models()]
+    assert "mine" in names and "broken" not in names and "seed-cae" in names

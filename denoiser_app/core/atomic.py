@@ -4,8 +4,8 @@ Writers get a temporary path next to the final one. Only after the body of
 :func:`atomic_path` finishes without an exception is that file flushed to disk
 and renamed onto the final name, so an interrupted batch never leaves a
 half-written photo or model under its real name. Temporary names start with
-``.`` and end with :data:`PARTIAL_SUFFIX`, which lets a batch recognise (and
-clean up) leftovers from a crash with :func:`is_partial_file`.
+``.`` and end with :data:`PARTIAL_SUFFIX`, so leftovers from a hard kill are
+hidden and :func:`is_partial_file` lets a batch pass over them.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ PARTIAL_SUFFIX = ".partial"
 
 # Keeps the temporary name inside the usual 255-byte file-name limit even when
 # the final name is already long (the random token and suffix need ~20 bytes).
+# Counted in UTF-8 bytes.
 _MAX_EMBEDDED_NAME_LENGTH = 100
 
 
@@ -35,7 +36,8 @@ def temporary_sibling(final_path: Path | str) -> Path:
     themselves, with the usual permissions for new files.
     """
     final_path = Path(final_path)
-    embedded_name = final_path.name[:_MAX_EMBEDDED_NAME_LENGTH]
+    # Cut by UTF-8 bytes, the unit of the limit, without splitting a character.
+    embedded_name = final_path.name.encode("utf-8")[:_MAX_EMBEDDED_NAME_LENGTH].decode("utf-8", "ignore")
     token = secrets.token_hex(4)
     return final_path.with_name(f".{embedded_name}.{token}{PARTIAL_SUFFIX}")
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from denoiser_app.core.atomic import is_partial_file
 from denoiser_app.core.engine import DEFAULT_TILE, Denoiser, Strength
 from denoiser_app.core.imageio import (
     SUPPORTED_SUFFIXES,
@@ -101,7 +102,7 @@ class Summary:
 def is_junk(path: Path) -> bool:
     """System clutter and our own temporary files, never processed."""
     name = path.name.lower()
-    return name in JUNK_NAMES or name.startswith("._") or name.endswith(".partial")
+    return name in JUNK_NAMES or name.startswith("._") or is_partial_file(path)
 
 
 def is_image_name(path: Path) -> bool:
@@ -112,13 +113,27 @@ def default_output_dir(source: Path) -> Path:
     """``<folder>-denoised`` beside a folder; for a single file, beside the file's folder."""
     folder = source if source.is_dir() else source.parent
     folder = folder.resolve()
+    if folder.parent == folder:
+        raise ValueError(f"{folder} is the root of a drive; choose an output folder")
     return folder.parent / f"{folder.name}{OUTPUT_FOLDER_SUFFIX}"
 
 
-def _folder_images(folder: Path, recursive: bool) -> Iterator[Path]:
-    pattern = folder.rglob("*") if recursive else folder.iterdir()
-    for path in sorted(pattern):
-        if path.is_file() and is_image_name(path) and not any(is_junk(p) for p in path.relative_to(folder).parents if p.name):
+def check_name_suffix(suffix: str) -> None:
+    """A name suffix may not move the output into another folder."""
+    if any(sep in suffix for sep in ("/", "\\", "\0")) or ".." in suffix:
+        raise ValueError(f"the name suffix {suffix!r} may not contain path separators or '..'")
+
+
+def _folder_images(folder: Path, recursive: bool, skip: Path | None) -> Iterator[Path]:
+    """Images in ``folder`` (unresolved paths below it), leaving out junk and the ``skip`` subtree."""
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    for path in sorted(found):
+        relative = path.relative_to(folder)
+        if any(is_junk(part) for part in relative.parents if part.name):
+            continue
+        if skip is not None and _is_inside(path.resolve(), skip):
+            continue  # our own outputs from an earlier run
+        if path.is_file() and is_image_name(path):
             yield path
 
 
@@ -126,40 +141,53 @@ def _is_inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def _identity(path: Path) -> str:
+    # Case-folded, so two names that one file system treats as the same file
+    # (macOS, Windows) never both get planned.
+    return str(path).casefold()
+
+
 def plan_batch(inputs: Iterable[Path], options: BatchOptions) -> Plan:
     """Decide each input image's output path; report inputs that cannot be used."""
-    planned: list[PlannedFile] = []
+    check_name_suffix(options.name_suffix)
     problems: list[tuple[Path, str]] = []
-    taken: dict[Path, Path] = {}
-    sources: set[Path] = set()
-    pairs: list[tuple[Path, Path, Path]] = []  # (source, input root, output root)
-    for given in inputs:
-        given = Path(given)
-        if not given.exists():
-            problems.append((given, "does not exist"))
+    pairs: dict[Path, tuple[Path, Path]] = {}  # resolved source -> (relative path, output root)
+    for given in map(Path, inputs):
+        try:
+            if not given.exists():
+                problems.append((given, "does not exist"))
+                continue
+            out_root = Path(options.output_dir).resolve() if options.output_dir else default_output_dir(given)
+            root = given.resolve() if given.is_dir() else given.resolve().parent
+            if _is_inside(out_root, root) and not options.allow_inside_input:
+                problems.append((given, f"output folder {out_root} is inside the input folder; choose another"))
+                continue
+            if given.is_dir():
+                skip = out_root if out_root != root else None
+                found = [(p, p.relative_to(given)) for p in _folder_images(given, options.recursive, skip)]
+            elif is_image_name(given):
+                found = [(given, Path(given.name))]
+            else:
+                problems.append((given, "not a supported image type"))
+                continue
+        except (OSError, ValueError) as error:
+            problems.append((given, str(error)))
             continue
-        root = given.resolve() if given.is_dir() else given.resolve().parent
-        out_root = Path(options.output_dir).resolve() if options.output_dir else default_output_dir(given)
-        if _is_inside(out_root, root) and not options.allow_inside_input:
-            problems.append((given, f"output folder {out_root} is inside the input folder; choose another"))
-            continue
-        if given.is_dir():
-            pairs += [(p.resolve(), root, out_root) for p in _folder_images(given, options.recursive)]
-        elif is_image_name(given):
-            pairs.append((given.resolve(), root, out_root))
-        else:
-            problems.append((given, "not a supported image type"))
-    sources = {source for source, _, _ in pairs}
-    for source, root, out_root in pairs:
-        relative = source.relative_to(root)
+        for path, relative in found:
+            pairs.setdefault(path.resolve(), (relative, out_root))
+    sources = {_identity(source) for source in pairs}
+    planned: list[PlannedFile] = []
+    taken: dict[str, Path] = {}
+    for source, (relative, out_root) in pairs.items():
         name = f"{relative.stem}{options.name_suffix}{output_suffix(source, options.format)}"
         destination = out_root / relative.parent / name
-        if destination in sources:
+        identity = _identity(destination.parent.resolve() / destination.name)
+        if identity in sources:
             problems.append((source, "its output would replace an input file"))
-        elif destination in taken:
-            problems.append((source, f"same output name as {taken[destination].name}"))
+        elif identity in taken:
+            problems.append((source, f"same output name as {taken[identity].name}"))
         else:
-            taken[destination] = source
+            taken[identity] = source
             planned.append(PlannedFile(source, destination))
     return Plan(tuple(planned), tuple(problems))
 

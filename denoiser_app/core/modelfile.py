@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -81,14 +82,14 @@ def read_metadata(path: Path) -> dict[str, Any]:
         raise ModelFileError(f"Model file not found: {path}")
     if not zipfile.is_zipfile(path):
         raise ModelFileError(f"{path.name} is not a Denoiser model file (it is not a TorchScript archive).")
-    with zipfile.ZipFile(path) as archive:
-        names = [n for n in archive.namelist() if n.endswith(f"extra/{METADATA_NAME}")]
-        if not names:
-            raise ModelFileError(f"{path.name} is a TorchScript file but carries no Denoiser metadata.")
-        try:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if n.endswith(f"extra/{METADATA_NAME}")]
+            if not names:
+                raise ModelFileError(f"{path.name} is a TorchScript file but carries no Denoiser metadata.")
             metadata = json.loads(archive.read(names[0]))
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise ModelFileError(f"{path.name} has unreadable metadata: {error}") from None
+    except (zipfile.BadZipFile, zlib.error, OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelFileError(f"{path.name} is damaged: its metadata cannot be read ({error}).") from None
     _check_metadata(path, metadata)
     return metadata
 
@@ -105,6 +106,10 @@ def _check_metadata(path: Path, metadata: Any) -> None:
     missing = [k for k in REQUIRED_KEYS if k not in metadata]
     if missing:
         raise ModelFileError(f"{path.name} metadata lacks {', '.join(missing)}.")
+    try:
+        ModelInfo.from_metadata(metadata)
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(f"{path.name} has malformed metadata: {error}.") from None
 
 
 def load_model_file(path: Path, device: torch.device | str = "cpu") -> tuple[torch.jit.ScriptModule, ModelInfo]:

@@ -12,7 +12,7 @@ from denoiser_app.core.modelfile import ModelFileError, ModelInfo, read_metadata
 
 APP_NAME = "Denoiser"
 MODEL_SUFFIX = ".pt"
-DEFAULT_MODEL = "seed-cae"
+DEFAULT_MODEL = "nmunet-base"
 
 
 def resources_dir() -> Path:

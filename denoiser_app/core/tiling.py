@@ -94,4 +94,5 @@ def run_tiled(
         weight_sum[rows, cols] += weights
         if on_tile:
             on_tile(index, len(tiles))
-    return total / weight_sum
+    total /= weight_sum
+    return total
