@@ -97,9 +97,10 @@ def describe(result: FileResult) -> str:
     if result.status == "done":
         how = "estimated" if result.sigma_estimated else "set"
         rate = result.megapixels / result.seconds if result.seconds else 0.0
+        notes = "".join(f"\n         note: {warning}" for warning in result.warnings)
         return (
             f"done     {result.source.name} -> {result.destination}  "
-            f"(noise {result.sigma:.1f} {how}, {result.seconds:.1f}s, {rate:.2f} MP/s)"
+            f"(noise {result.sigma:.1f} {how}, {result.seconds:.1f}s, {rate:.2f} MP/s){notes}"
         )
     if result.status == "skipped":
         return f"skipped  {result.source.name}: {result.reason}"
@@ -177,7 +178,7 @@ def run(args: argparse.Namespace, options: BatchOptions, progress: BarProgress, 
         for result in run_batch(plan, denoiser, options, progress):
             progress.close_tile_bar()
             summary.add(result)
-            if result.status == "failed" or not args.quiet:
+            if result.status == "failed" or result.warnings or not args.quiet:
                 tqdm.write(describe(result), file=sys.stderr if result.status == "failed" else sys.stdout)
             if result.status in ("done", "failed") and result.source in to_process:
                 overall.update(1)

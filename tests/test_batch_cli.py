@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from denoiser_app import cli
 from denoiser_app.core import batch as batch_module
@@ -166,6 +167,26 @@ def test_cli_end_to_end(shoot: Path, tiny_model: Path, capsys) -> None:
     captured = capsys.readouterr()
     assert code == 1 and "0 done, 4 skipped, 1 failed" in captured.out
     assert "skipped" not in captured.err
+
+
+def test_metadata_a_jpeg_cannot_hold_is_a_note_not_a_failure(tmp_path: Path, tiny_model: Path, capsys) -> None:
+    folder = tmp_path / "in"
+    write_png(folder / "plain.png", noisy_photo(32, 32))
+    large_xmp = PngInfo()
+    large_xmp.add_itxt("XML:com.adobe.xmp", "<x:xmpmeta>" + " " * 70_000 + "</x:xmpmeta>")
+    Image.fromarray((noisy_photo(32, 32, 1) * 255).astype(np.uint8)).save(folder / "large-xmp.png", pnginfo=large_xmp)
+
+    summary, results = run(folder, tiny_model, format="jpeg")
+    assert (summary.done, summary.failed) == (2, 0)
+    notes = {r.source.name: r.warnings for r in results}
+    assert notes["plain.png"] == ()
+    assert len(notes["large-xmp.png"]) == 1 and notes["large-xmp.png"][0].startswith("XMP metadata left out")
+
+    code = cli.main([str(folder), "--model", str(tiny_model), "--format", "jpeg", "--overwrite", "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "large-xmp.png" in captured.out and "note: XMP metadata left out" in captured.out
+    assert "plain.png" not in captured.out  # --quiet still hides files without notes
 
 
 def test_cli_auto_strength_reports_the_estimate(tmp_path: Path, tiny_model: Path, capsys) -> None:

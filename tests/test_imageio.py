@@ -6,11 +6,13 @@ by our reader and writer cannot hide itself.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import pickle
 import struct
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -20,7 +22,7 @@ import tifffile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from PIL import ExifTags, ImageCms, TiffImagePlugin
+from PIL import ExifTags, ImageCms, IptcImagePlugin, TiffImagePlugin
 from PIL import Image as PILImage
 from PIL.JpegImagePlugin import get_sampling
 
@@ -36,6 +38,7 @@ from denoiser_app.core.imageio import (
     read_image,
     write_image,
 )
+from denoiser_app.core.imageio import files as files_module
 from denoiser_app.core.imageio.png_chunks import splice_after_header
 
 MAXIMUM = {8: 255, 16: 65535}
@@ -134,6 +137,45 @@ def png_chunk(kind: bytes, payload: bytes) -> bytes:
 
 def png_chunk_types(path: Path) -> list[bytes]:
     return [kind for kind, _, _ in png_chunks(path.read_bytes())]
+
+
+def jpeg_segments(data: bytes) -> list[tuple[int, bytes]]:
+    """(marker, payload) of each segment of a JPEG before its image data."""
+    segments, position = [], 2
+    while data[position + 1] != 0xDA:  # start of scan
+        (length,) = struct.unpack_from(">H", data, position + 2)
+        segments.append((data[position + 1], data[position + 4 : position + 2 + length]))
+        position += 2 + length
+    return segments
+
+
+def iptc_record(dataset: int, value: bytes) -> bytes:
+    """An IPTC-IIM record of the application record (2:dataset)."""
+    return b"\x1c\x02" + bytes([dataset]) + struct.pack(">H", len(value)) + value
+
+
+def photoshop_resource(resource_id: int, data: bytes, name: bytes = b"") -> bytes:
+    """An 8BIM image resource: Pascal name and data each padded to even length."""
+    pascal_name = bytes([len(name)]) + name + b"\x00" * ((len(name) + 1) % 2)
+    padded_data = data + b"\x00" * (len(data) % 2)
+    return b"8BIM" + struct.pack(">H", resource_id) + pascal_name + struct.pack(">I", len(data)) + padded_data
+
+
+IPTC_IIM = (
+    iptc_record(0, b"\x00\x04")  # record version
+    + iptc_record(120, "Low tide at Saint-Malo, © Zoë".encode())  # caption
+    + iptc_record(25, b"sea")  # keywords
+    + iptc_record(25, b"Brittany")
+    + iptc_record(116, b"(c) 2024 Zoe Martin")  # copyright
+)
+# Photoshop's resources as in a JPEG's APP13 or a TIFF's tag 34377: a named
+# resource first (its name padding must be skipped), then the IIM and its digest.
+PHOTOSHOP_RESOURCES = (
+    photoshop_resource(0x03ED, bytes(range(16)), name=b"res")
+    + photoshop_resource(0x0404, IPTC_IIM)
+    + photoshop_resource(0x0425, hashlib.md5(IPTC_IIM).digest())
+)
+APP13_PAYLOAD = b"Photoshop 3.0\x00" + PHOTOSHOP_RESOURCES
 
 
 def partial_files(folder: Path) -> list[Path]:
@@ -635,6 +677,80 @@ def test_bmp_keeps_dpi(tmp_path: Path) -> None:
     assert read_image(tmp_path / "second.bmp").metadata.dpi == first_dpi
 
 
+def test_jpeg_iptc_survives_byte_for_byte(tmp_path: Path, full_metadata: ImageMetadata, exif_bytes: bytes) -> None:
+    blocks = {"exif": b"Exif\x00\x00" + exif_bytes, "icc_profile": full_metadata.icc_profile, "xmp": full_metadata.xmp}
+    jpeg = encoded_with_pillow(random_samples(8, 8, 3, 8), "JPEG", **blocks)
+    app13 = b"\xff\xed" + struct.pack(">H", 2 + len(APP13_PAYLOAD)) + APP13_PAYLOAD
+    (tmp_path / "source.jpg").write_bytes(jpeg[:2] + app13 + jpeg[2:])  # right after SOI, as some programs put it
+
+    source = read_image(tmp_path / "source.jpg")
+    assert source.metadata.iptc == PHOTOSHOP_RESOURCES
+    assert write_image(tmp_path / "out.jpg", source) == []
+
+    segments = jpeg_segments((tmp_path / "out.jpg").read_bytes())
+    assert [payload for marker, payload in segments if marker == 0xED] == [APP13_PAYLOAD]
+    assert [marker for marker, _ in segments][:5] == [0xE0, 0xE1, 0xE1, 0xE2, 0xED]  # JFIF, EXIF, XMP, ICC, IPTC
+    written = read_image(tmp_path / "out.jpg").metadata
+    assert (written.exif, written.icc_profile, written.xmp) == (exif_bytes, full_metadata.icc_profile, full_metadata.xmp)
+    iptc = IptcImagePlugin.getiptcinfo(PILImage.open(tmp_path / "out.jpg"))
+    assert iptc[(2, 120)] == "Low tide at Saint-Malo, © Zoë".encode()
+    assert iptc[(2, 25)] == [b"sea", b"Brittany"]
+
+
+def test_iptc_carries_through_tiff_and_back_to_jpeg(tmp_path: Path) -> None:
+    image = image_from_samples(random_samples(6, 6, 3, 8), False, "JPEG", ImageMetadata(iptc=PHOTOSHOP_RESOURCES))
+    write_image(tmp_path / "as.tif", image, "tiff")
+    write_image(tmp_path / "back.jpg", read_image(tmp_path / "as.tif"), "jpeg")
+    write_image(tmp_path / "as.png", image, "png")
+
+    with tifffile.TiffFile(tmp_path / "as.tif") as tiff:
+        tags = tiff.pages.first.tags
+        assert (tags[34377].value, tags[33723].value) == (PHOTOSHOP_RESOURCES, IPTC_IIM)
+    assert read_image(tmp_path / "as.tif").metadata.iptc == PHOTOSHOP_RESOURCES
+    segments = jpeg_segments((tmp_path / "back.jpg").read_bytes())
+    assert [payload for marker, payload in segments if marker == 0xED] == [APP13_PAYLOAD]
+    assert read_image(tmp_path / "as.png").metadata.iptc is None  # PNG has no IPTC chunk
+
+
+def test_tiff_iptc_tag_alone_becomes_a_jpeg_app13(tmp_path: Path) -> None:
+    # Photoshop types the IIM tag as LONG; in a big-endian file its bytes must not be reordered.
+    padded = IPTC_IIM + b"\x00" * (-len(IPTC_IIM) % 4)
+    longs = struct.unpack(f">{len(padded) // 4}I", padded)
+    iim_tag = (33723, 4, len(longs), longs, True)
+    tifffile.imwrite(tmp_path / "iim.tif", random_samples(4, 4, 3, 8), byteorder=">", extratags=[iim_tag])
+
+    image = read_image(tmp_path / "iim.tif")
+    write_image(tmp_path / "out.jpg", image, "jpeg")
+
+    assert image.metadata.iptc == photoshop_resource(0x0404, padded)
+    iptc = IptcImagePlugin.getiptcinfo(PILImage.open(tmp_path / "out.jpg"))
+    assert iptc[(2, 25)] == [b"sea", b"Brittany"]
+    assert iptc[(2, 116)] == b"(c) 2024 Zoe Martin"
+
+
+@pytest.mark.parametrize("block", ["xmp", "exif"])
+def test_metadata_too_large_for_a_jpeg_is_left_out_with_a_note(
+    tmp_path: Path, full_metadata: ImageMetadata, block: str
+) -> None:
+    # XMP from Lightroom or Photoshop often exceeds the 64 KiB of one JPEG segment.
+    too_large = getattr(full_metadata, block) + b" " * 70_000
+    metadata = replace(full_metadata, iptc=PHOTOSHOP_RESOURCES, **{block: too_large})
+    image = image_from_samples(random_samples(8, 8, 3, 8), False, "PNG", metadata)
+
+    notes = write_image(tmp_path / "out.jpg", image, "jpeg")
+
+    assert len(notes) == 1 and notes[0].startswith(f"{block.upper()} metadata left out")
+    written = read_image(tmp_path / "out.jpg").metadata
+    assert getattr(written, block) is None
+    kept = "exif" if block == "xmp" else "xmp"
+    assert getattr(written, kept) == getattr(full_metadata, kept)
+    assert (written.icc_profile, written.iptc) == (full_metadata.icc_profile, PHOTOSHOP_RESOURCES)
+    assert written.dpi == pytest.approx((300.0, 300.0))
+    # Formats without the limit keep the block.
+    assert write_image(tmp_path / "out.png", image) == []
+    assert getattr(read_image(tmp_path / "out.png").metadata, block) == too_large
+
+
 def test_orientation_is_reported_but_not_applied(tmp_path: Path, exif_bytes: bytes) -> None:
     samples = random_samples(4, 10, 3, 8)
     source = tmp_path / "rotated.jpg"
@@ -717,18 +833,20 @@ def test_successful_write_leaves_only_the_final_file(tmp_path: Path) -> None:
     assert [path.name for path in tmp_path.iterdir()] == ["out.png"]
 
 
-def test_failed_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+def test_failed_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path: Path, monkeypatch) -> None:
     target = tmp_path / "out.jpg"
     target.write_bytes(b"previous result")
-    # JPEG markers hold at most 64 KiB, so this XMP makes the encoder fail half-way.
-    too_much_xmp = ImageMetadata(xmp=b"<x>" + b"a" * 70_000 + b"</x>")
-    image = image_from_samples(random_samples(4, 4, 3, 8), False, "JPEG", too_much_xmp)
 
+    def fail_half_way(path: Path, image: Image, settings: object) -> list[str]:
+        path.write_bytes(b"\xff\xd8\xff half a JPEG")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setitem(files_module._WRITERS, "JPEG", fail_half_way)
     with pytest.raises(ImageWriteError) as raised:
-        write_image(target, image)
+        write_image(target, image_from_samples(random_samples(4, 4, 3, 8), False, "JPEG"))
 
     assert raised.value.path == target
-    assert "XMP" in raised.value.reason
+    assert raised.value.reason == "the disk is full"
     assert target.read_bytes() == b"previous result"
     assert partial_files(tmp_path) == []
 

@@ -67,6 +67,7 @@ class FileResult:
     sigma_estimated: bool = False
     seconds: float = 0.0
     megapixels: float = 0.0
+    warnings: tuple[str, ...] = ()  # e.g. metadata the output format could not hold
 
 
 @dataclass
@@ -200,7 +201,7 @@ def process_file(item: PlannedFile, denoiser: Denoiser, options: BatchOptions, p
         result = denoiser.denoise(image.pixels, options.strength, options.tile, progress=progress)
         image.pixels = result.pixels
         item.destination.parent.mkdir(parents=True, exist_ok=True)
-        write_image(item.destination, image, options.format, options.jpeg_quality, options.bit_depth)
+        warnings = write_image(item.destination, image, options.format, options.jpeg_quality, options.bit_depth)
     except Cancelled:
         raise
     except (ImageReadError, ImageWriteError) as error:
@@ -218,6 +219,7 @@ def process_file(item: PlannedFile, denoiser: Denoiser, options: BatchOptions, p
         sigma_estimated=result.estimated,
         seconds=time.perf_counter() - started,
         megapixels=height * width / 1e6,
+        warnings=tuple(warnings),
     )
 
 

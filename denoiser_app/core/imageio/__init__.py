@@ -22,10 +22,14 @@ Alpha
     only rescaled when the output bit depth differs, and it is dropped for JPEG,
     which cannot store it (no compositing against a background).
 
-Metadata (EXIF, ICC profile, XMP, DPI)
+Metadata (EXIF, ICC profile, XMP, IPTC, DPI)
     ``ImageMetadata.exif`` holds the EXIF block as TIFF-structured bytes
     (starting ``II*\\0`` or ``MM\\0*``) without JPEG's ``Exif\\0\\0`` prefix.
-    JPEG, PNG and WebP output carry EXIF, ICC and XMP byte for byte. DPI:
+    JPEG, PNG and WebP output carry EXIF, ICC and XMP byte for byte, except
+    that a JPEG holds at most 65,527 bytes of EXIF and 65,504 of XMP (one
+    segment each; Extended XMP is neither read nor written): a larger block is
+    left out, the file is written anyway, and :func:`write_image` returns a
+    note saying so. DPI:
     JPEG stores whole numbers (JFIF), PNG pixels per metre, BMP pixels per metre
     (BMP keeps no EXIF, ICC or XMP), WebP has no DPI field. TIFF output carries
     ICC, XMP and DPI byte for byte too, but TIFF has no EXIF block: EXIF lives
@@ -35,6 +39,14 @@ Metadata (EXIF, ICC profile, XMP, DPI)
     are written as tags, and reading a TIFF rebuilds an EXIF block from those
     tags. The information survives, the exact bytes do not (the thumbnail and
     the interoperability directory are dropped).
+
+    ``ImageMetadata.iptc`` holds IPTC (caption, keywords, copyright…) as a
+    Photoshop image-resource block, the IPTC-IIM records being its resource
+    0x0404 (see :mod:`.iptc`). It is read from a JPEG's "Photoshop 3.0" APP13
+    segments and a TIFF's tag 34377 (or, failing that, its IPTC-IIM tag
+    33723), and written to JPEG as APP13 (a JPEG source's APP13 comes back
+    byte for byte) and to TIFF as both tags. PNG, WebP and BMP have no standard
+    place for IPTC, so it is not carried there.
 
     Other PNG chunks (text, gAMA, sRGB…) and other TIFF tags are not carried.
 
@@ -60,7 +72,7 @@ Modules
     :mod:`.files` (read_image, write_image, checks), :mod:`.image` (the types),
     :mod:`.errors`, :mod:`.samples` (float/integer conversion), :mod:`.exif`,
     :mod:`.png`, :mod:`.png_chunks`, :mod:`.tiff_read`, :mod:`.tiff_write`,
-    :mod:`.pillow_formats` (JPEG, WebP, BMP), :mod:`.opencv_codec`.
+    :mod:`.pillow_formats` (JPEG, WebP, BMP), :mod:`.iptc`, :mod:`.opencv_codec`.
 """
 from __future__ import annotations
 

@@ -45,7 +45,8 @@ _READERS: dict[str, Callable[[bytes], Image]] = {
     "WEBP": read_webp,
     "BMP": read_bmp,
 }
-_WRITERS: dict[str, Callable[[Path, Image, WriteSettings], None]] = {
+# A writer returns a note for each piece of metadata it had to leave out.
+_WRITERS: dict[str, Callable[[Path, Image, WriteSettings], list[str]]] = {
     "JPEG": write_jpeg,
     "PNG": write_png,
     "TIFF": write_tiff,
@@ -81,8 +82,8 @@ def write_image(
     jpeg_quality: int = 95,
     bit_depth: int | None = None,
     jpeg_subsampling: str = "4:4:4",
-) -> None:
-    """Write ``image`` to ``path`` atomically, with its metadata.
+) -> list[str]:
+    """Write ``image`` to ``path`` atomically, with its metadata; return notes on metadata left out.
 
     ``format`` is one of :data:`OUTPUT_FORMATS`; "same" keeps the source format.
     ``bit_depth`` None keeps the image's depth where the format allows it
@@ -90,6 +91,9 @@ def write_image(
     is only possible for PNG and TIFF. ``jpeg_quality`` (1..100) also sets the
     quality of lossy WebP. Bad arguments raise ValueError; failures while
     writing raise :class:`ImageWriteError` and leave any existing file alone.
+    Metadata the format cannot hold (EXIF or XMP larger than a JPEG segment)
+    is left out and the file written anyway; each such block gives one line
+    in the returned list, meant for the user.
     """
     path = Path(path)
     target_format = _resolve_output_format(image, format)
@@ -101,9 +105,10 @@ def write_image(
     _check_image(image)
     try:
         with atomic_path(path) as temporary_path:
-            _WRITERS[target_format](temporary_path, image, settings)
+            notes = _WRITERS[target_format](temporary_path, image, settings)
     except Exception as error:  # encoders and the OS report failures through many types
         raise ImageWriteError(path, describe_write_failure(error)) from error
+    return notes
 
 
 def output_suffix(input_path: Path | str, format: str) -> str:

@@ -14,13 +14,16 @@ class ImageMetadata:
     """Metadata blocks copied verbatim from the source file.
 
     ``exif`` is TIFF-structured (``II*\\0``/``MM\\0*``…) without ``Exif\\0\\0``;
-    ``dpi`` is (horizontal, vertical) dots per inch.
+    ``dpi`` is (horizontal, vertical) dots per inch; ``iptc`` is a Photoshop
+    image-resource block whose resource 0x0404 holds the IPTC-IIM records
+    (see :mod:`.iptc`).
     """
 
     exif: bytes | None = None
     icc_profile: bytes | None = None
     xmp: bytes | None = None
     dpi: tuple[float, float] | None = None
+    iptc: bytes | None = None
 
 
 @dataclass(eq=False)

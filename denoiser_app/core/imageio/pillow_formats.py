@@ -1,5 +1,9 @@
 """JPEG, WebP and BMP: read with Pillow; JPEG and WebP written with Pillow, BMP with OpenCV.
 
+A JPEG's IPTC (APP13) is spliced into Pillow's output, which has no option for
+it. EXIF and XMP too large for a JPEG segment are left out with a note rather
+than costing the photo.
+
 Pillow writes RGBA BMPs without an alpha mask, so their alpha is lost on the
 way back in; OpenCV (4.13 and later) writes a BITFIELDS header with one.
 """
@@ -7,6 +11,7 @@ from __future__ import annotations
 
 import io
 import struct
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +22,16 @@ from PIL import Image as PILImage
 from denoiser_app.core.imageio.errors import Unreadable
 from denoiser_app.core.imageio.exif import EXIF_PREFIX, canonical_exif
 from denoiser_app.core.imageio.image import Image, ImageMetadata, WriteSettings, as_bytes, valid_dpi
+from denoiser_app.core.imageio.iptc import jpeg_with_resources, resources_from_jpeg
 from denoiser_app.core.imageio.opencv_codec import encoded_with_opencv
 from denoiser_app.core.imageio.samples import image_from_samples, output_samples
 
 _BMP_INCHES_PER_METRE = 39.3701  # Pillow's constant; using it keeps BMP DPI identical across a round trip
 _BMP_PIXELS_PER_METRE_OFFSET = 38  # the same in every BMP info header version
 _BMP_OPTIONS = [cv2.IMWRITE_BMP_COMPRESSION, cv2.IMWRITE_BMP_COMPRESSION_BITFIELDS]  # for RGBA; others ignore it
+# The most a JPEG can hold of each block in its one APP1 segment (65533 bytes after
+# the length field), past the "Exif\0\0" or "http://ns.adobe.com/xap/1.0/\0" header.
+_JPEG_LIMITS = {"exif": 65533 - len(EXIF_PREFIX), "xmp": 65533 - 29}
 
 
 # --------------------------------------------------------------------------- reading
@@ -46,11 +55,13 @@ def _read_with_pillow(data: bytes, file_format: str, lossless: bool) -> Image:
         info = dict(picture.info)
         samples, has_alpha = samples_from_pillow(picture)
         converted_colour_space = picture.mode in ("CMYK", "YCbCr")
+        iptc = resources_from_jpeg(getattr(picture, "applist", ()))  # only JPEGs have an applist
     metadata = ImageMetadata(
         exif=canonical_exif(info.get("exif")),
         icc_profile=None if converted_colour_space else as_bytes(info.get("icc_profile")),
         xmp=as_bytes(info.get("xmp")),
         dpi=_pillow_dpi(info, file_format),
+        iptc=iptc,
     )
     return image_from_samples(samples, has_alpha, file_format, metadata, lossless)
 
@@ -94,22 +105,43 @@ def _webp_is_lossless(data: bytes) -> bool:
 # --------------------------------------------------------------------------- writing
 
 
-def write_jpeg(path: Path, image: Image, settings: WriteSettings) -> None:
+def write_jpeg(path: Path, image: Image, settings: WriteSettings) -> list[str]:
     samples = output_samples(image, 8, keep_alpha=False)
+    metadata, notes = _jpeg_storable_metadata(image.metadata)
     options: dict[str, Any] = {"quality": settings.jpeg_quality, "subsampling": settings.jpeg_subsampling}
-    options.update(_pillow_metadata_options(image.metadata))
-    if image.metadata.dpi:
-        options["dpi"] = image.metadata.dpi
-    _pillow_image(samples).save(path, "JPEG", **options)
+    options.update(_pillow_metadata_options(metadata))
+    if metadata.dpi:
+        options["dpi"] = metadata.dpi
+    buffer = io.BytesIO()
+    _pillow_image(samples).save(buffer, "JPEG", **options)
+    encoded = buffer.getvalue()
+    path.write_bytes(jpeg_with_resources(encoded, metadata.iptc) if metadata.iptc else encoded)
+    return notes
 
 
-def write_webp(path: Path, image: Image, settings: WriteSettings) -> None:
+def _jpeg_storable_metadata(metadata: ImageMetadata) -> tuple[ImageMetadata, list[str]]:
+    """``metadata`` without the EXIF or XMP too large for a JPEG, and a note for each block left out.
+
+    Each must fit in one APP1 segment; Extended XMP, which spreads XMP over
+    several segments, is not written.
+    """
+    sizes = {name: len(getattr(metadata, name) or b"") for name in _JPEG_LIMITS}
+    too_large = [name for name, size in sizes.items() if size > _JPEG_LIMITS[name]]
+    notes = [
+        f"{name.upper()} metadata left out: {sizes[name]:,} bytes, more than a JPEG can hold ({_JPEG_LIMITS[name]:,})"
+        for name in too_large
+    ]
+    return replace(metadata, **dict.fromkeys(too_large)), notes
+
+
+def write_webp(path: Path, image: Image, settings: WriteSettings) -> list[str]:
     samples = output_samples(image, 8, keep_alpha=True, colour=True)
     options: dict[str, Any] = {"lossless": image.lossless, "exact": True}
     if not image.lossless:
         options["quality"] = settings.jpeg_quality
     options.update(_pillow_metadata_options(image.metadata, exif_prefix=b""))
     _pillow_image(samples).save(path, "WEBP", **options)
+    return []
 
 
 def _pillow_metadata_options(metadata: ImageMetadata, exif_prefix: bytes = EXIF_PREFIX) -> dict[str, bytes]:
@@ -127,7 +159,7 @@ def _pillow_image(samples: np.ndarray) -> PILImage.Image:
     return PILImage.fromarray(samples[..., 0] if samples.shape[2] == 1 else samples)
 
 
-def write_bmp(path: Path, image: Image, settings: WriteSettings) -> None:
+def write_bmp(path: Path, image: Image, settings: WriteSettings) -> list[str]:
     """8-bit grey (palette), 24-bit BGR or 32-bit BGRA with an alpha mask; DPI kept."""
     # BMP has no grey+alpha layout, so grey with alpha becomes RGBA.
     samples = output_samples(image, 8, keep_alpha=True, colour=image.alpha is not None)
@@ -136,3 +168,4 @@ def write_bmp(path: Path, image: Image, settings: WriteSettings) -> None:
         per_metre = (round(value * _BMP_INCHES_PER_METRE) for value in image.metadata.dpi)
         struct.pack_into("<ii", encoded, _BMP_PIXELS_PER_METRE_OFFSET, *per_metre)
     path.write_bytes(encoded)
+    return []

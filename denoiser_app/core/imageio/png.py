@@ -138,12 +138,13 @@ def _png_xmp(kind: bytes, payload: bytes) -> bytes | None:
 # --------------------------------------------------------------------------- writing
 
 
-def write_png(path: Path, image: Image, settings: WriteSettings) -> None:
+def write_png(path: Path, image: Image, settings: WriteSettings) -> list[str]:
     samples = output_samples(image, settings.bit_depth, keep_alpha=True)
     encoded, header_payload = encode_png_pixels(samples)
     pieces = splice_after_header(encoded, png_metadata_chunks(image.metadata), header_payload)
     with open(path, "wb") as stream:
         stream.writelines(pieces)
+    return []
 
 
 def encode_png_pixels(samples: np.ndarray) -> tuple[np.ndarray, bytes | None]:

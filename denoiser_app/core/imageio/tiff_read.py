@@ -4,7 +4,8 @@ tifffile decodes LZW and JPEG only with the large imagecodecs package, so
 OpenCV's libtiff takes the common layouts of those, and Pillow the 8-bit
 rest along with palette, CMYK, YCbCr and bilevel pages. Only the first page
 is read. TIFF has no EXIF block: one is rebuilt from the camera tags and the
-EXIF/GPS sub-directories.
+EXIF/GPS sub-directories. IPTC comes from the Photoshop resources tag, or else
+the IPTC-IIM tag.
 """
 from __future__ import annotations
 
@@ -26,12 +27,15 @@ from denoiser_app.core.imageio.exif import (
     parse_exif,
 )
 from denoiser_app.core.imageio.image import Image, ImageMetadata, as_bytes, valid_dpi
+from denoiser_app.core.imageio.iptc import resources_from_iim
 from denoiser_app.core.imageio.opencv_codec import decoded_with_opencv, rgb_from_bgr
 from denoiser_app.core.imageio.pillow_formats import samples_from_pillow
 from denoiser_app.core.imageio.samples import image_from_samples
 
 TIFF_ICC_PROFILE = 34675
 TIFF_XMP = 700
+TIFF_IPTC = 33723  # IPTC-IIM records
+TIFF_PHOTOSHOP = 34377  # Photoshop image resources
 _OPENCV_TIFF_COMPRESSIONS = frozenset({tifffile.COMPRESSION.LZW, tifffile.COMPRESSION.JPEG})
 
 
@@ -41,12 +45,14 @@ def read_tiff(data: bytes) -> Image:
         icc_profile = _tiff_tag_bytes(page, TIFF_ICC_PROFILE)
         xmp = _tiff_tag_bytes(page, TIFF_XMP)
         dpi = _tiff_dpi(page)
+        iptc = _tiff_iptc(page, data)
         samples, has_alpha, converted_colour_space = _tiff_samples(page, data)
     metadata = ImageMetadata(
         exif=_exif_from_tiff(data),
         icc_profile=None if converted_colour_space else icc_profile,
         xmp=xmp,
         dpi=dpi,
+        iptc=iptc,
     )
     return image_from_samples(samples, has_alpha, "TIFF", metadata)
 
@@ -54,6 +60,28 @@ def read_tiff(data: bytes) -> Image:
 def _tiff_tag_bytes(page: tifffile.TiffPage, code: int) -> bytes | None:
     tag = page.tags.get(code)
     return None if tag is None else as_bytes(tag.value)
+
+
+def _tiff_iptc(page: tifffile.TiffPage, data: bytes) -> bytes | None:
+    """The Photoshop resources, else a resource block made from the IPTC-IIM tag."""
+    resources = _tiff_tag_stored_bytes(page, TIFF_PHOTOSHOP, data)
+    if resources:
+        return resources
+    iim = _tiff_tag_stored_bytes(page, TIFF_IPTC, data)
+    return resources_from_iim(iim) if iim else None
+
+
+def _tiff_tag_stored_bytes(page: tifffile.TiffPage, code: int, data: bytes) -> bytes | None:
+    """A tag's value as the file stores it; None if absent or of an unknown type.
+
+    Photoshop types the IIM tag as LONG, whose decoded value would come back
+    reordered from a big-endian file.
+    """
+    tag = page.tags.get(code)
+    try:
+        return None if tag is None else data[tag.valueoffset : tag.valueoffset + tag.valuebytecount]
+    except KeyError:  # a damaged tag only loses its information
+        return None
 
 
 def _tiff_dpi(page: tifffile.TiffPage) -> tuple[float, float] | None:

@@ -1,4 +1,7 @@
-"""TIFF writing with tifffile: Deflate with predictor, ICC, XMP and DPI, and EXIF as tags.
+"""TIFF writing with tifffile: Deflate with predictor, ICC, XMP, IPTC and DPI, and EXIF as tags.
+
+IPTC is written as Photoshop does: the resource block in tag 34377 and its
+IPTC-IIM records again in tag 33723, where most readers look for them.
 
 TIFF has no EXIF block, so the camera tags of an EXIF block's main directory
 go into the TIFF's own directory and its EXIF and GPS sub-directories are
@@ -25,13 +28,14 @@ from denoiser_app.core.imageio.exif import (
     parse_exif,
 )
 from denoiser_app.core.imageio.image import Image, WriteSettings
+from denoiser_app.core.imageio.iptc import iim_from_resources
 from denoiser_app.core.imageio.samples import output_samples
-from denoiser_app.core.imageio.tiff_read import TIFF_XMP
+from denoiser_app.core.imageio.tiff_read import TIFF_IPTC, TIFF_PHOTOSHOP, TIFF_XMP
 
 _Tag = tuple[int, int, int, Any, bool]  # a tifffile extratag: code, type, count, value, write once
 
 
-def write_tiff(path: Path, image: Image, settings: WriteSettings) -> None:
+def write_tiff(path: Path, image: Image, settings: WriteSettings) -> list[str]:
     samples = output_samples(image, settings.bit_depth, keep_alpha=True)
     colour_count = image.pixels.shape[2]
     metadata = image.metadata
@@ -42,8 +46,12 @@ def write_tiff(path: Path, image: Image, settings: WriteSettings) -> None:
     # tifffile refuses the EXIF/GPS pointer tags, and their offsets are only known
     # once the file exists: write placeholders with the code just below, patch later.
     extratags += [(pointer - 1, 4, 1, 0, True) for pointer in sub_directories]
-    if metadata.xmp:
-        extratags.append((TIFF_XMP, 1, len(metadata.xmp), metadata.xmp, True))
+    blocks = (  # code, type (1 BYTE, 7 UNDEFINED, as Pillow writes them), value
+        (TIFF_XMP, 1, metadata.xmp),
+        (TIFF_PHOTOSHOP, 1, metadata.iptc),
+        (TIFF_IPTC, 7, iim_from_resources(metadata.iptc)),
+    )
+    extratags += [(code, kind, len(value), value, True) for code, kind, value in blocks if value]
     tifffile.imwrite(
         path,
         samples[..., 0] if samples.shape[2] == 1 else samples,
@@ -64,6 +72,7 @@ def write_tiff(path: Path, image: Image, settings: WriteSettings) -> None:
     )
     if sub_directories:
         _append_tiff_sub_directories(path, sub_directories)
+    return []
 
 
 def _tiff_camera_tags(exif: PILImage.Exif | None) -> dict[int, _Tag]:
