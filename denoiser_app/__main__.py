@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from denoiser_app import __version__
+    from denoiser_app.gui.errors import unexpected_error_hook
     from denoiser_app.gui.main_window import MainWindow
     from denoiser_app.gui.settings import APPLICATION, ORGANIZATION, Settings
 
@@ -27,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)
+    # An exception in a slot would otherwise only reach the terminal, and the click would seem to do nothing.
+    sys.excepthook = unexpected_error_hook(sys.excepthook)
     window = MainWindow(Settings(args.settings), model_path=args.model)
     window.show()
     if args.inputs:

@@ -73,6 +73,7 @@ class OptionsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._last_model: str | None = None  # the model chosen before "Other model file…"
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._build_cleaning())
@@ -81,6 +82,8 @@ class OptionsPanel(QWidget):
         self.advanced.addWidget(self._build_advanced())
         layout.addWidget(self.advanced)
         layout.addStretch(1)
+        for text_field in self.findChildren(QLineEdit):  # spin boxes' too: a dropped folder adds photos, wherever it lands
+            text_field.setAcceptDrops(False)
         self._update_enabled()
 
     # -- building --------------------------------------------------------------
@@ -114,6 +117,7 @@ class OptionsPanel(QWidget):
         self.auto_strength.toggled.connect(self._update_enabled)
         self.auto_strength.toggled.connect(self.preview_settings_changed)
         self.model.activated.connect(self._on_model_activated)
+        self.model.currentIndexChanged.connect(self._remember_model)
         self.model.currentIndexChanged.connect(self.preview_settings_changed)
         self.device.currentIndexChanged.connect(self.preview_settings_changed)
         return box
@@ -122,7 +126,6 @@ class OptionsPanel(QWidget):
         box = QGroupBox("Output")
         form = QFormLayout(box)
         self.output_dir = QLineEdit()
-        self.output_dir.setAcceptDrops(False)  # a dropped folder adds photos, wherever it lands
         self.output_dir.setClearButtonEnabled(True)
         self.output_button = QPushButton("Choose…")
         self.output_button.clicked.connect(self.choose_output)
@@ -141,7 +144,6 @@ class OptionsPanel(QWidget):
         format_row.addWidget(self.jpeg_quality)
         form.addRow("Format:", format_row)
         self.name_suffix = QLineEdit()
-        self.name_suffix.setAcceptDrops(False)
         self.name_suffix.setPlaceholderText("none (e.g. -clean)")
         self.name_suffix.setToolTip("Added to the end of each output file's name.")
         form.addRow("Name suffix:", self.name_suffix)
@@ -185,6 +187,7 @@ class OptionsPanel(QWidget):
         self.model.addItem("Other model file…", CHOOSE_MODEL)
         self.model.blockSignals(False)
         self.select_model(selected or DEFAULT_MODEL)
+        self._remember_model()
 
     def reload_models(self, entries: list[ModelEntry], selected: str) -> None:
         """Refill the list after a model was added, keeping the model files chosen so far."""
@@ -218,6 +221,14 @@ class OptionsPanel(QWidget):
         """The chosen model's name or file path; None when there is no model to choose."""
         data = self.model.currentData()
         return None if data in (None, CHOOSE_MODEL) else str(data)
+
+    def _remember_model(self) -> None:
+        if self.model.currentData() != CHOOSE_MODEL:
+            self._last_model = self.model_reference()
+
+    def restore_model(self) -> None:
+        """Back to the model chosen before "Other model file…" (whose dialog was cancelled)."""
+        self.select_model(self._last_model or "")
 
     def _on_model_activated(self, index: int) -> None:
         if self.model.itemData(index) == CHOOSE_MODEL:

@@ -24,6 +24,7 @@ from PySide6.QtGui import QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QStyle, QTreeView, QWidget
 
 from denoiser_app.core.batch import is_image_name, is_junk
+from denoiser_app.gui.errors import describe_error
 from denoiser_app.gui.imaging import thumbnail
 
 THUMBNAIL_SIZE = 40  # logical pixels; made at the screen's device pixel ratio
@@ -80,6 +81,17 @@ class FileEntry:
     size: int
     status: str = ""
     reason: str = ""
+    notes: tuple[str, ...] = ()  # e.g. metadata the output could not hold, for a photo that was done
+
+    def status_text(self) -> str:
+        text = STATUS_TEXT.get(self.status, self.status)
+        if self.status == "failed" and self.reason:
+            return f"{text}: {self.reason}"
+        return f"{text} (with a note)" if self.notes else text
+
+    def status_tooltip(self) -> str | None:
+        details = "\n".join(([self.reason] if self.reason else []) + list(self.notes))
+        return f"{STATUS_TEXT.get(self.status, self.status)}: {details}" if details else None
 
 
 class _ThumbnailWorker(QObject):
@@ -136,6 +148,8 @@ class ThumbnailLoader(QObject):
 class FileListModel(QAbstractTableModel):
     """Rows are image files; columns are name (with thumbnail), size and status."""
 
+    listing_failed = Signal(str, str)  # message, details: added folders that could not be read were left out
+
     NAME, SIZE, STATUS = range(3)
     HEADERS = ("Name", "Size", "Status")
 
@@ -178,16 +192,34 @@ class FileListModel(QAbstractTableModel):
     def _relist(self) -> None:
         previous = {entry.path: entry for entry in self._entries}
         unique: dict[Path, None] = {}  # keeps the order sources were added in
+        unreadable: dict[Path, OSError] = {}
         for source in self.sources:
-            unique.update(dict.fromkeys(list_images(source, self.recursive)))
+            try:
+                unique.update(dict.fromkeys(list_images(source, self.recursive)))
+            except OSError as error:
+                unreadable[source] = error
+        # Dropped, so a later Start or relist does not trip over them again.
+        self.sources = [source for source in self.sources if source not in unreadable]
         paths = list(unique)
         self.beginResetModel()
         self._entries = [previous.get(p) or FileEntry(p, _file_size(p)) for p in paths]
         self._rows = {entry.path: row for row, entry in enumerate(self._entries)}
+        self._thumbnails = {path: pixmap for path, pixmap in self._thumbnails.items() if path in self._rows}
         self.endResetModel()
         self.thumbnails.forget_pending()
         missing = [p for p in paths if p not in self._thumbnails]
         self.thumbnails.request(missing, round(THUMBNAIL_SIZE * self._pixel_ratio))
+        if unreadable:
+            self._report_unreadable(unreadable)
+
+    def _report_unreadable(self, unreadable: dict[Path, OSError]) -> None:
+        names = "\n".join(str(source) for source in unreadable)
+        _, details = describe_error(next(iter(unreadable.values())))
+        self.listing_failed.emit(
+            f"These could not be opened, so their photos are not listed:\n{names}\n\n"
+            "Check that the disk is connected and that you are allowed to open them.",
+            details,
+        )
 
     def files(self) -> list[Path]:
         return [entry.path for entry in self._entries]
@@ -203,23 +235,26 @@ class FileListModel(QAbstractTableModel):
 
     # -- statuses -------------------------------------------------------
 
-    def set_status(self, path: Path, status: str, reason: str = "") -> None:
+    def set_status(self, path: Path, status: str, reason: str = "", notes: tuple[str, ...] = ()) -> None:
         row = self.row_of(path)
         if row is None:
             return
         entry = self._entries[row]
-        entry.status, entry.reason = status, reason
+        entry.status, entry.reason, entry.notes = status, reason, notes
         self.dataChanged.emit(self.index(row, 0), self.index(row, self.STATUS))
 
-    def set_status_under(self, source: Path, status: str, reason: str = "") -> None:
+    def set_status_under(self, source: Path, status: str, reason: str = "", notes: tuple[str, ...] = ()) -> None:
         """Mark ``source`` itself, or every listed file inside it if it is a folder."""
-        for entry in self._entries:
-            if entry.path == source or source in entry.path.parents:
-                self.set_status(entry.path, status, reason)
+        if self.row_of(source) is not None:  # the usual case, once per finished file: no scan of every row
+            self.set_status(source, status, reason, notes)
+        elif source.is_dir():
+            for entry in self._entries:
+                if entry.path.is_relative_to(source):
+                    self.set_status(entry.path, status, reason, notes)
 
     def reset_statuses(self, status: str = "") -> None:
         for entry in self._entries:
-            entry.status, entry.reason = status, ""
+            entry.status, entry.reason, entry.notes = status, "", ()
         if self._entries:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._entries) - 1, self.STATUS))
 
@@ -249,17 +284,15 @@ class FileListModel(QAbstractTableModel):
                 return entry.path.name
             if column == self.SIZE:
                 return human_size(entry.size)
-            text = STATUS_TEXT.get(entry.status, entry.status)
-            return f"{text}: {entry.reason}" if entry.status == "failed" and entry.reason else text
+            return entry.status_text()
         if role == Qt.ItemDataRole.DecorationRole:
             if column == self.NAME:
                 return self._thumbnails.get(entry.path, self._placeholder)
             if column == self.STATUS and entry.status in _STATUS_ICON:
                 return self._status_icon(entry.status)
         if role == Qt.ItemDataRole.ToolTipRole:
-            if column == self.STATUS and entry.reason:
-                return f"{STATUS_TEXT.get(entry.status, entry.status)}: {entry.reason}"
-            return str(entry.path)
+            tooltip = entry.status_tooltip() if column == self.STATUS else None
+            return tooltip or str(entry.path)
         if role == Qt.ItemDataRole.TextAlignmentRole and column == self.SIZE:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

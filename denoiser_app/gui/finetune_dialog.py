@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,8 @@ class FineTuneDialog(QDialog):
         self.setWindowTitle(TITLE)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.runner = TrainingRunner(self)
+        # Why training cannot start now, or None; set by the window, which knows about its batches.
+        self.blocked_by: Callable[[], str | None] = lambda: None
         self._bases: dict[str, ModelEntry] = {}
         self._bundled_names: list[str] = []
         self._photos: list[Path] = []
@@ -364,6 +366,9 @@ class FineTuneDialog(QDialog):
     @Slot()
     def start(self) -> None:
         if self.runner.is_running():
+            return
+        if reason := self.blocked_by():
+            show_error(self, reason)
             return
         choices = self._choices()
         if choices is None:

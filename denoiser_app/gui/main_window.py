@@ -27,7 +27,7 @@ from denoiser_app.core.progress import Update
 from denoiser_app.gui.about_dialog import AboutDialog
 from denoiser_app.gui.controls import InputBar, OptionsPanel
 from denoiser_app.gui.drop import DropHighlight, local_paths
-from denoiser_app.gui.errors import plain_reason, show_error
+from denoiser_app.gui.errors import plain_reason, show_error, show_exception
 from denoiser_app.gui.file_list import FileListModel, FileListView
 from denoiser_app.gui.finetune_dialog import FineTuneDialog
 from denoiser_app.gui.preview import PreviewWidget
@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
         self.options.choose_output.connect(self.choose_output_folder)
         self.options.choose_model_file.connect(self.choose_model_file)
         self.options.preview_settings_changed.connect(self._update_preview_settings)
+        self.files.listing_failed.connect(lambda message, details: show_error(self, message, details))
         self.file_view.selectionModel().currentChanged.connect(self._on_current_file_changed)
 
         self.preview.view_changed.connect(lambda: self.live_preview.set_region(self.preview.visible_region()))
@@ -146,6 +147,7 @@ class MainWindow(QMainWindow):
         self.live_preview.result_ready.connect(self.preview.set_denoised)
         self.live_preview.failed.connect(self._on_preview_failed)
         self.live_preview.busy.connect(self.preview.set_busy)
+        self.live_preview.outdated.connect(self.preview.clear_denoised)
         self.live_preview.estimated.connect(lambda _path, sigma: self.options.show_estimate(sigma))
 
         self.run_panel.start_button.clicked.connect(self.start_batch)
@@ -212,7 +214,11 @@ class MainWindow(QMainWindow):
 
     def add_inputs(self, paths: list[Path]) -> int:
         """Add dropped or chosen folders and photos; returns how many photos were added."""
-        usable = [p for p in paths if p.is_dir() or (p.is_file() and is_image_name(p))]
+        try:
+            usable = [p for p in paths if p.is_dir() or (p.is_file() and is_image_name(p))]
+        except OSError as error:  # e.g. not allowed to look inside the folder holding them
+            show_exception(self, error)
+            return 0
         if not usable:
             self.statusBar().showMessage("Nothing to add: drop folders or photos (JPEG, PNG, TIFF, WebP, BMP).", 8000)
             return 0
@@ -245,7 +251,10 @@ class MainWindow(QMainWindow):
 
     def _update_output_placeholder(self) -> None:
         sources = self.files.sources
-        text = f"{default_output_dir(sources[0])}  (default)" if sources else "beside the photos, in <folder>-denoised"
+        try:
+            text = f"{default_output_dir(sources[0])}  (default)" if sources else "beside the photos, in <folder>-denoised"
+        except ValueError:  # a drive root has no folder beside it
+            text = "choose a folder for the cleaned photos"
         self.options.output_dir.setPlaceholderText(text)
 
     @Slot()
@@ -262,7 +271,7 @@ class MainWindow(QMainWindow):
         if path:
             self.options.add_model_file(Path(path))
         else:
-            self.options.select_model(self.settings.preferences.model)
+            self.options.restore_model()
 
     # -- drag and drop --------------------------------------------------------------------------
 
@@ -299,6 +308,8 @@ class MainWindow(QMainWindow):
 
     def _on_current_file_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         path = self.files.entry(current.row()).path if current.isValid() else None
+        if path is not None and path == self.live_preview.path:
+            return  # reselected after the list changed: keep the zoom and the preview
         self.options.show_estimate(None)
         self.live_preview.show_file(path)
 
@@ -329,8 +340,8 @@ class MainWindow(QMainWindow):
     def _snapshot_job(self) -> BatchJob | None:
         """The run as it stands now, or None (having told the user why) if it cannot start."""
         sources = tuple(self.files.sources)
-        if not sources:
-            show_error(self, "Add a folder or some photos first (File > Open Folder, or drop them on the window).")
+        if self.files.rowCount() == 0:  # folders without photos in them count as nothing to do
+            show_error(self, "There are no photos to clean. Add a folder with photos in it, or some photos (File > Open Folder, or drop them on the window).")
             return None
         model = self.options.model_reference()
         if model is None:
@@ -353,7 +364,18 @@ class MainWindow(QMainWindow):
     def start_batch(self) -> None:
         if self.runner.is_running():
             return
-        job = self._snapshot_job()
+        if self.training_dialog is not None and self.training_dialog.is_running():
+            show_error(self, "Denoiser is training a model (Tools > Train on My Photos). Both at once would be very slow: "
+                       "start cleaning when the training has finished, or stop it first.")
+            return
+        try:
+            job = self._snapshot_job()
+        except ValueError as error:  # e.g. a drive root, which has no folder beside it for the output
+            show_exception(self, error, f"The cleaned photos cannot go there: {error}.")
+            return
+        except OSError as error:
+            show_exception(self, error)
+            return
         if job is None:
             return
         self.save_settings()
@@ -372,6 +394,7 @@ class MainWindow(QMainWindow):
 
     def _set_running(self, running: bool) -> None:
         self.run_panel.set_running(running)
+        self.live_preview.set_enabled(not running)
         self.start_action.setEnabled(not running)
         self.cancel_action.setEnabled(running)
         for widget in (self.input_bar, self.options):
@@ -399,7 +422,8 @@ class MainWindow(QMainWindow):
 
     def _on_file_done(self, result: FileResult) -> None:
         reason = plain_reason(result.source, result.reason)
-        self.files.set_status_under(result.source, result.status, reason)
+        notes = tuple(plain_reason(result.source, note) for note in result.warnings)
+        self.files.set_status_under(result.source, result.status, reason, notes)
         if result.status == "done" and result.seconds > 0:
             self._megapixels += result.megapixels
             self._seconds += result.seconds
@@ -442,12 +466,18 @@ class MainWindow(QMainWindow):
     def show_training_dialog(self) -> FineTuneDialog:
         if self.training_dialog is None:
             self.training_dialog = FineTuneDialog(self.settings, self.options.model_reference(), self)
+            self.training_dialog.blocked_by = self._why_training_must_wait
             self.training_dialog.modelCreated.connect(lambda path: self.options.reload_models(list_models(), Path(path).stem))
             self.training_dialog.destroyed.connect(lambda: setattr(self, "training_dialog", None))
         self.training_dialog.show()
         self.training_dialog.raise_()
         self.training_dialog.activateWindow()
         return self.training_dialog
+
+    def _why_training_must_wait(self) -> str | None:
+        if not self.runner.is_running():
+            return None
+        return "Denoiser is cleaning photos. Both at once would be very slow: start training when the photos are done."
 
     # -- help and closing -------------------------------------------------------------------------------
 

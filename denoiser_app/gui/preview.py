@@ -20,9 +20,12 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from denoiser_app.gui.preview_worker import MAX_PREVIEW_SIDE
+
 MIN_ZOOM, MAX_ZOOM = 0.02, 16.0
 ZOOM_STEP = 1.25
 GRAB_DISTANCE = 6  # logical pixels either side of the divider that pick it up
+PART_OF_VIEW_HINT = "After: the middle of the view only \u2014 zoom in to preview other areas"
 
 
 class _ScaledCache:
@@ -105,6 +108,11 @@ class PreviewWidget(QWidget):
 
     def has_denoised(self) -> bool:
         return self._denoised is not None
+
+    def shows_part_of_view(self) -> bool:
+        """Whether the view is larger than one preview cleans (a large photo zoomed out)."""
+        visible = self.visible_region()
+        return self._denoised is not None and max(visible.width(), visible.height()) > MAX_PREVIEW_SIDE
 
     def image_size(self) -> QSize:
         return self._original.size() if self._original is not None else QSize()
@@ -286,6 +294,9 @@ class PreviewWidget(QWidget):
             painter.save()
             painter.setClipRect(QRectF(divider, 0, self.width() - divider, self.height()))
             self._draw(painter, self._denoised, QRectF(self._denoised_rect), self._denoised_cache)
+            if self.shows_part_of_view():  # where the cleaned part ends
+                painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 1, Qt.PenStyle.DashLine))
+                painter.drawRect(self._image_to_widget_rect(QRectF(self._denoised_rect)))
             painter.restore()
         self._paint_divider(painter, divider)
         self._paint_labels(painter, divider)
@@ -310,6 +321,8 @@ class PreviewWidget(QWidget):
         labels = [("Before", QPointF(divider - 8, 8), Qt.AlignmentFlag.AlignRight), (after, QPointF(divider + 8, 8), Qt.AlignmentFlag.AlignLeft)]
         if self.busy_text:
             labels.append((self.busy_text, QPointF(self.width() - 8, self.height() - 30), Qt.AlignmentFlag.AlignRight))
+        elif self.shows_part_of_view():
+            labels.append((PART_OF_VIEW_HINT, QPointF(self.width() - 8, self.height() - 30), Qt.AlignmentFlag.AlignRight))
         metrics = painter.fontMetrics()
         palette = self.palette()
         for text, anchor, side in labels:

@@ -16,19 +16,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QRect, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QRect, QThread, QTimer, Signal, SignalInstance, Slot
 from PySide6.QtGui import QImage
 
 from denoiser_app.core.engine import Denoiser, Strength, load_denoiser
+from denoiser_app.core.models import resolve_model
 from denoiser_app.core.noise_level import estimate_sigma
 from denoiser_app.core.progress import Cancelled, Progress, Update
 from denoiser_app.gui.errors import describe_error
 from denoiser_app.gui.imaging import load_oriented, to_qimage
-from denoiser_app.gui.worker import SignalProgress
 
 DEBOUNCE_MS = 150
 MARGIN = 16  # pixels of context around the visible region, cropped off again
 MAX_PREVIEW_TILE = 512  # small tiles so a cancel lands quickly
+# The most of the view, per side in image pixels, that one preview denoises. At Fit a large photo
+# is all in view, and denoising all of it on every change would take many seconds and a lot of
+# memory. Downscaling first is no way round it: it changes the noise the model would see.
+MAX_PREVIEW_SIDE = 1536
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,10 @@ class PreviewSettings:
     device: str
     strength: Strength
     tile: int
+
+    def changes_the_result(self, other: PreviewSettings) -> bool:
+        """Whether switching from ``other`` changes the cleaned pixels (the tile size barely does)."""
+        return (self.model, self.device, self.strength) != (other.model, other.device, other.strength)
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,11 @@ class Region:
     def to_rect(self) -> QRect:
         return QRect(self.left, self.top, self.width, self.height)
 
+    def central_window(self, side: int) -> Region:
+        """At most ``side`` × ``side`` pixels from the middle of this region."""
+        width, height = min(self.width, side), min(self.height, side)
+        return Region(self.left + (self.width - width) // 2, self.top + (self.height - height) // 2, width, height)
+
 
 @dataclass(frozen=True)
 class PreviewRequest:
@@ -62,6 +75,22 @@ class PreviewRequest:
     path: Path
     region: Region
     settings: PreviewSettings
+
+
+class _RequestProgress(Progress):
+    """One request's progress, reported through the preview's one long-lived signal.
+
+    Not a QObject per request: its last reference may go on the preview thread, and a
+    QObject must be destroyed on the thread it belongs to.
+    """
+
+    def __init__(self, request_id: int, report: SignalInstance) -> None:
+        super().__init__()
+        self._request_id = request_id
+        self._report = report
+
+    def on_update(self, update: Update) -> None:
+        self._report.emit(self._request_id, update)
 
 
 class PreviewWorker(QObject):
@@ -79,7 +108,7 @@ class PreviewWorker(QObject):
         self._path: Path | None = None
         self._pixels: np.ndarray | None = None
         self._sigma: float | None = None
-        self._denoiser_key: tuple[str | None, str] | None = None
+        self._denoiser_key: tuple[Path, int, str] | None = None  # model file, its modification time, device
         self._denoiser: Denoiser | None = None
 
     def _ensure_image(self, path: Path) -> np.ndarray:
@@ -96,10 +125,13 @@ class PreviewWorker(QObject):
         return self._sigma
 
     def _denoiser_for(self, model: str | None, device: str) -> Denoiser:
-        if self._denoiser is None or self._denoiser_key != (model, device):
+        path = resolve_model(model)
+        # The file's time too: a model retrained under the same name must not keep its old weights.
+        key = (path.resolve(), path.stat().st_mtime_ns, device)
+        if self._denoiser is None or self._denoiser_key != key:
             self._denoiser = None
-            self._denoiser = load_denoiser(model, device)
-            self._denoiser_key = (model, device)
+            self._denoiser = load_denoiser(path, device)
+            self._denoiser_key = key
         return self._denoiser
 
     @Slot(int, str)
@@ -149,8 +181,10 @@ class LivePreview(QObject):
     result_ready = Signal(QRect, QImage)  # the region of the upright image and its denoised pixels
     failed = Signal(str, str)  # message, details
     busy = Signal(str)  # what the preview is doing, "" when idle
+    outdated = Signal()  # the result shown was made with other settings; a new one is on its way
 
     _load_wanted = Signal(int, str)
+    _progressed = Signal(int, object)  # request id, Update; emitted on the preview thread
     _compute_wanted = Signal(object, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -168,6 +202,7 @@ class LivePreview(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self._send)
+        self._progressed.connect(self._on_progress)
 
         self._thread = QThread(self)
         self._thread.setObjectName("preview")
@@ -197,8 +232,23 @@ class LivePreview(QObject):
         else:
             self.busy.emit("")
 
+    def set_enabled(self, enabled: bool) -> None:
+        """Pause (stopping what is in flight) or resume; a batch run needs the computer to itself."""
+        if enabled == self.enabled:
+            return
+        self.enabled = enabled
+        if enabled:
+            self.busy.emit("")
+            self.schedule()
+        else:
+            self._timer.stop()
+            self._cancel_current()
+            self.busy.emit("Preview paused while photos are cleaned")
+
     def set_settings(self, settings: PreviewSettings) -> None:
         if settings != self._settings:
+            if self._settings is not None and settings.changes_the_result(self._settings):
+                self.outdated.emit()
             self._settings = settings
             self.schedule()
 
@@ -224,14 +274,14 @@ class LivePreview(QObject):
         if not (self.enabled and self._loaded and self._path and self._region and self._settings):
             return
         self._latest_request += 1
-        request = PreviewRequest(self._latest_request, self._path, self._region, self._settings)
-        progress = SignalProgress()
-        request_id = request.request_id
-        progress.signal.updated.connect(lambda update: self._on_progress(request_id, update))
+        region = self._region.central_window(MAX_PREVIEW_SIDE)
+        request = PreviewRequest(self._latest_request, self._path, region, self._settings)
+        progress = _RequestProgress(request.request_id, self._progressed)
         self._progress = progress
         self.busy.emit("Updating preview…")
         self._compute_wanted.emit(request, progress)
 
+    @Slot(int, object)
     def _on_progress(self, request_id: int, update: Update) -> None:
         if request_id == self._latest_request and update.total > 1:
             self.busy.emit(f"Updating preview… {update.done:.0f}/{update.total:.0f}")

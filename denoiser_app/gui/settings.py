@@ -9,6 +9,7 @@ Tests pass an explicit file path, so they never touch the user's settings.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
 
@@ -29,11 +30,18 @@ def _to_bool(value: Any) -> bool:
     return bool(value)
 
 
+def _to_finite_float(value: Any) -> float:
+    number = float(value)
+    if not math.isfinite(number):  # "nan" and "inf" parse, but no widget can show them
+        raise ValueError(f"not a finite number: {value!r}")
+    return number
+
+
 def _to_bytes(value: Any) -> QByteArray:
     return value if isinstance(value, QByteArray) else QByteArray()
 
 
-_CONVERTERS: dict[type, Any] = {bool: _to_bool, int: int, float: float, str: str, QByteArray: _to_bytes}
+_CONVERTERS: dict[type, Any] = {bool: _to_bool, int: int, float: _to_finite_float, str: str, QByteArray: _to_bytes}
 
 
 class Option(Generic[T]):

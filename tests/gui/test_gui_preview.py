@@ -15,7 +15,8 @@ from PySide6.QtTest import QTest
 from denoiser_app.core.progress import Progress
 from denoiser_app.gui.imaging import orient, thumbnail
 from denoiser_app.gui.main_window import MainWindow
-from denoiser_app.gui.preview_worker import LivePreview, Region
+from denoiser_app.gui.preview import PreviewWidget
+from denoiser_app.gui.preview_worker import MAX_PREVIEW_SIDE, LivePreview, PreviewRequest, PreviewSettings, Region
 from tests.conftest import noisy_photo, write_png
 
 WindowFactory = Callable[..., MainWindow]
@@ -134,3 +135,94 @@ def test_the_preview_shows_a_sideways_photo_upright(qtbot, make_window: WindowFa
     size = window.preview.image_size()
     assert (size.width(), size.height()) == (60, 200)
     assert window.preview._denoised_rect == window.preview.visible_region() == QRect(0, 0, 60, 200)
+
+
+def first_request(qtbot, live: LivePreview, region: QRect, tmp_path: Path) -> tuple[PreviewRequest, Progress]:
+    """What ``live`` sends its worker for ``region`` of a (made-up) loaded photo."""
+    sent: list[tuple[PreviewRequest, Progress]] = []
+    live._compute_wanted.connect(lambda request, progress: sent.append((request, progress)))
+    live._path, live._loaded = tmp_path / "photo.jpg", True
+    live.set_settings(PreviewSettings(None, "cpu", 10.0, 512))
+    live.set_region(region)
+    qtbot.waitUntil(lambda: bool(sent))
+    return sent[0]
+
+
+def test_a_large_photo_in_view_is_previewed_in_a_bounded_central_window(qtbot, tmp_path: Path) -> None:
+    live = LivePreview()
+    request, _ = first_request(qtbot, live, QRect(0, 0, 6000, 4000), tmp_path)  # a whole 24 MP photo at Fit
+    live.shutdown()
+    assert request.region == Region(3000 - MAX_PREVIEW_SIDE // 2, 2000 - MAX_PREVIEW_SIDE // 2, MAX_PREVIEW_SIDE, MAX_PREVIEW_SIDE)
+    assert Region(10, 20, 300, 200).central_window(MAX_PREVIEW_SIDE) == Region(10, 20, 300, 200)
+
+
+def test_preview_progress_crosses_threads_without_a_qobject_per_request(qtbot, tmp_path: Path) -> None:
+    import threading
+
+    from PySide6.QtCore import QObject
+
+    live = LivePreview()
+    busy: list[str] = []
+    live.busy.connect(busy.append)
+    _, progress = first_request(qtbot, live, QRect(0, 0, 100, 100), tmp_path)
+    # Its last reference may go on the preview thread, where no UI-thread QObject may be destroyed.
+    assert not any(isinstance(value, QObject) for value in vars(progress).values())
+    reporter = threading.Thread(target=progress.report, args=("tile", 1, 4))
+    reporter.start()
+    reporter.join()
+    qtbot.waitUntil(lambda: "Updating preview… 1/4" in busy)
+    live.shutdown()
+
+
+def test_the_preview_says_when_only_the_middle_of_the_view_is_cleaned(qtbot) -> None:
+    preview = PreviewWidget()
+    qtbot.addWidget(preview)
+    preview.resize(400, 300)
+    preview.set_image(QImage(2400, 1800, QImage.Format.Format_RGB888))
+    middle = QRect(432, 132, MAX_PREVIEW_SIDE, MAX_PREVIEW_SIDE)
+    preview.set_denoised(middle, QImage(middle.size(), QImage.Format.Format_RGB888))
+    assert preview.shows_part_of_view()
+    preview.grab()  # paints the hint and the outline of the cleaned part
+    preview.set_zoom(1.0)  # the view now lies inside the cleaned part
+    assert middle.contains(preview.visible_region()) and not preview.shows_part_of_view()
+
+
+def test_a_model_retrained_under_the_same_name_is_reloaded(tiny_model: Path, tmp_path: Path) -> None:
+    import os
+
+    from denoiser_app.gui.preview_worker import PreviewWorker
+
+    mine = tmp_path / "mine.pt"
+    mine.write_bytes(tiny_model.read_bytes())
+    worker = PreviewWorker([0])
+    first = worker._denoiser_for(str(mine), "cpu")
+    assert worker._denoiser_for(str(mine), "cpu") is first  # kept between requests
+    mine.write_bytes(tiny_model.read_bytes())  # retrained: same name, new file
+    later = mine.stat().st_mtime_ns + 2_000_000_000
+    os.utime(mine, ns=(later, later))
+    assert worker._denoiser_for(str(mine), "cpu") is not first
+
+
+def test_changing_the_strength_clears_the_outdated_after_side(qtbot, make_window: WindowFactory, tmp_path: Path) -> None:
+    photo = write_png(tmp_path / "shoot" / "small.png", noisy_photo(120, 160))
+    window = make_window()
+    window.add_inputs([photo])
+    qtbot.waitUntil(window.preview.has_denoised, timeout=30_000)
+    window.options.auto_strength.setChecked(False)
+    assert not window.preview.has_denoised()
+    qtbot.waitUntil(window.preview.has_denoised, timeout=30_000)
+    window.options.tile.setValue(window.options.tile.value() + 64)  # the same result: kept while redone
+    assert window.preview.has_denoised()
+
+
+def test_adding_photos_keeps_the_zoom_of_the_photo_in_view(qtbot, make_window: WindowFactory, tmp_path: Path) -> None:
+    first = write_png(tmp_path / "one" / "first.png", noisy_photo(120, 160))
+    second = write_png(tmp_path / "two" / "second.png", noisy_photo(120, 160))
+    window = make_window()
+    window.add_inputs([first])
+    qtbot.waitUntil(window.preview.has_image, timeout=30_000)
+    window.preview.set_zoom(2.0)
+    window.add_inputs([second])
+    qtbot.waitUntil(lambda: window.preview.has_denoised() and not window.preview.busy_text, timeout=30_000)
+    assert window.live_preview.path == first.resolve()
+    assert window.preview.zoom == 2.0

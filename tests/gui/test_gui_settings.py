@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QSettings
 
 from denoiser_app.gui.main_window import MainWindow
@@ -25,6 +26,14 @@ def test_defaults_and_bad_values_fall_back(settings_path: Path) -> None:
     assert reread.preferences.format == "same"
     assert reread.preferences.jpeg_quality == 95
     assert reread.preferences.overwrite is True
+
+
+@pytest.mark.parametrize("written", ["nan", "inf", "-inf"])
+def test_a_non_finite_strength_falls_back_and_the_window_opens(make_window: WindowFactory, settings_path: Path, written: str) -> None:
+    settings_path.write_text(f"[preferences]\nstrength={written}\nauto_strength=false\n")
+    assert Settings(settings_path).preferences.strength == 15.0
+    window = make_window()
+    assert window.options.strength.value() == 15 and window.options.strength_value() == 15.0
 
 
 def test_preferences_and_ui_state_are_kept_apart(settings_path: Path) -> None:
@@ -115,3 +124,18 @@ def test_about_shows_the_version_and_the_model_card(qtbot, make_window: WindowFa
     assert "Trained on noisy photos." in dialog.card.toPlainText()
     assert dialog.card.document().toMarkdown().lstrip().startswith("# Model card")
     dialog.close()
+
+
+def test_cancelling_other_model_file_restores_the_previous_choice(make_window: WindowFactory, tiny_model: Path, tmp_path: Path, monkeypatch) -> None:
+    from denoiser_app.gui import main_window
+    from denoiser_app.gui.controls import CHOOSE_MODEL
+
+    other = tmp_path / "other.pt"
+    other.write_bytes(tiny_model.read_bytes())
+    window = make_window()
+    window.options.add_model_file(other)
+    monkeypatch.setattr(main_window.QFileDialog, "getOpenFileName", lambda *args: ("", ""))
+    choose = window.options.model.findData(CHOOSE_MODEL)
+    window.options.model.setCurrentIndex(choose)
+    window.options.model.activated.emit(choose)
+    assert window.options.model_reference() == str(other)
