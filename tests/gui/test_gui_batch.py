@@ -30,6 +30,16 @@ def run_to_end(qtbot, window: MainWindow, timeout: int = 60_000) -> Summary:
     return finished.args[0]
 
 
+def slow_batch_window(make_window, photo_folder, slow_model, seconds_per_tile: float, **photos: int) -> tuple[MainWindow, Path]:
+    """A window listing a folder of photos, with a model slowed so a batch can be caught mid-run."""
+    slow_model(seconds_per_tile)
+    folder = photo_folder(**photos)
+    window = make_window()
+    window.options.tile.setValue(128)  # several tiles per photo, so a cancel lands inside one
+    window.add_inputs([folder])
+    return window, folder
+
+
 def drop(window: MainWindow, paths: list[Path]) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
@@ -81,11 +91,7 @@ def test_start_writes_every_output_and_reports_progress(qtbot, make_window: Wind
 
 
 def test_cancel_stops_mid_batch_and_leaves_no_partial_files(qtbot, make_window: WindowFactory, photo_folder, slow_model) -> None:
-    slow_model(0.03)
-    folder = photo_folder(count=12, height=200, width=260)
-    window = make_window()
-    window.options.tile.setValue(128)  # several tiles per photo, so cancel lands inside one
-    window.add_inputs([folder])
+    window, folder = slow_batch_window(make_window, photo_folder, slow_model, 0.03, count=12, height=200, width=260)
     cancelled_at: list[float] = []
 
     def cancel_after_first(result) -> None:
@@ -135,11 +141,7 @@ def test_a_corrupt_file_fails_with_its_reason_while_the_others_finish(qtbot, mak
 
 
 def test_the_window_stays_responsive_during_a_batch(qtbot, make_window: WindowFactory, photo_folder, slow_model) -> None:
-    slow_model(0.05)
-    folder = photo_folder(count=6, height=180, width=180)
-    window = make_window()
-    window.options.tile.setValue(128)
-    window.add_inputs([folder])
+    window, folder = slow_batch_window(make_window, photo_folder, slow_model, 0.05, count=6, height=180, width=180)
     ticks: list[float] = []
     timer = QTimer()
     timer.setInterval(20)
@@ -232,11 +234,7 @@ def test_menus_offer_the_documented_shortcuts(make_window: WindowFactory) -> Non
 def test_closing_the_window_mid_batch_stops_promptly(qtbot, make_window: WindowFactory, photo_folder, slow_model) -> None:
     import faulthandler
 
-    slow_model(0.03)
-    folder = photo_folder(count=12, height=200, width=260)
-    window = make_window()
-    window.options.tile.setValue(128)
-    window.add_inputs([folder])
+    window, folder = slow_batch_window(make_window, photo_folder, slow_model, 0.03, count=12, height=200, width=260)
     with qtbot.waitSignal(window.runner.file_done, timeout=60_000):
         window.start_batch()
     # A deadlock here would hang the suite; fail loudly instead.
