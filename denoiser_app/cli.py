@@ -104,7 +104,11 @@ def describe(result: FileResult) -> str:
         )
     if result.status == "skipped":
         return f"skipped  {result.source.name}: {result.reason}"
-    return f"{result.status:<8} {result.source}: {result.reason}" if result.reason else f"{result.status:<8} {result.source}"
+    if not result.reason:
+        return f"{result.status:<8} {result.source}"
+    # Read and write errors already name the file.
+    where = "" if str(result.source) in result.reason else f"{result.source}: "
+    return f"{result.status:<8} {where}{result.reason}"
 
 
 def main(argv: list[str] | None = None) -> int:
