@@ -244,6 +244,16 @@ def test_training_from_scratch_builds_a_new_network(qtbot, make_dialog: DialogFa
     assert (metadata["recipe"]["arch"], metadata["recipe"]["init_from"], metadata["recipe"]["noise_mix"]) == ("nm_unet", "", "camera")
 
 
+def training_under_way(qtbot, make_dialog, clean_photos, slow_steps, monkeypatch, overrides, name: str, save: bool = False):
+    """A dialog two (slowed) steps into training a model called ``name``; Stop answers ``save`` to "keep it?"."""
+    slow_steps(0.05)
+    dialog = make_dialog(overrides)
+    monkeypatch.setattr(dialog, "offer_save", lambda outcome: save)
+    choose(dialog, clean_photos, name)
+    start_and_wait_for_step(qtbot, dialog, 2)
+    return dialog
+
+
 def test_stop_ends_training_promptly_and_saves_nothing_when_declined(
     qtbot, make_dialog: DialogFactory, clean_photos: Path, user_dirs: SimpleNamespace, slow_steps, monkeypatch
 ) -> None:
@@ -274,11 +284,7 @@ def test_stop_ends_training_promptly_and_saves_nothing_when_declined(
 def test_stop_then_save_keeps_what_was_learned(
     qtbot, make_dialog: DialogFactory, clean_photos: Path, user_dirs: SimpleNamespace, slow_steps, monkeypatch
 ) -> None:
-    slow_steps(0.05)
-    dialog = make_dialog(ENDLESS)
-    monkeypatch.setattr(dialog, "offer_save", lambda outcome: True)
-    choose(dialog, clean_photos, "partial")
-    start_and_wait_for_step(qtbot, dialog, 2)
+    dialog = training_under_way(qtbot, make_dialog, clean_photos, slow_steps, monkeypatch, ENDLESS, "partial", save=True)
 
     path = until_saved(qtbot, dialog, dialog.stop_button.click)
 
@@ -292,11 +298,7 @@ def test_stop_then_save_keeps_what_was_learned(
 def test_an_interrupted_training_resumes_where_it_stopped_with_its_own_settings(
     qtbot, make_dialog: DialogFactory, clean_photos: Path, user_dirs: SimpleNamespace, slow_steps, monkeypatch
 ) -> None:
-    slow_steps(0.05)
-    dialog = make_dialog({**TINY, "total_steps": 12})
-    monkeypatch.setattr(dialog, "offer_save", lambda outcome: False)
-    choose(dialog, clean_photos, "again")
-    start_and_wait_for_step(qtbot, dialog, 2)
+    dialog = training_under_way(qtbot, make_dialog, clean_photos, slow_steps, monkeypatch, {**TINY, "total_steps": 12}, "again")
     with qtbot.waitSignal(dialog.runner.stopped, timeout=10_000):
         dialog.stop_button.click()
     stopped_at = resumable_step(run_dir_for("again"))
@@ -319,11 +321,7 @@ def test_an_interrupted_training_resumes_where_it_stopped_with_its_own_settings(
 def test_starting_over_discards_the_interrupted_run(
     qtbot, make_dialog: DialogFactory, clean_photos: Path, user_dirs: SimpleNamespace, slow_steps, monkeypatch
 ) -> None:
-    slow_steps(0.05)
-    dialog = make_dialog(ENDLESS)
-    monkeypatch.setattr(dialog, "offer_save", lambda outcome: False)
-    choose(dialog, clean_photos, "over")
-    start_and_wait_for_step(qtbot, dialog, 2)
+    dialog = training_under_way(qtbot, make_dialog, clean_photos, slow_steps, monkeypatch, ENDLESS, "over")
     with qtbot.waitSignal(dialog.runner.stopped, timeout=10_000):
         dialog.stop_button.click()
 
