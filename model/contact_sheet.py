@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 from denoiser_app.core.engine import load_denoiser
 from denoiser_app.core.imageio import read_image
 from model.data import data_root
+from model.evaluate import to_uint8
 
 DEFAULT_IMAGES = ("Frog.png", "Dog.png", "Flowers.png", "Audrey_Hepburn.jpg")
 CROP = 256
@@ -37,7 +38,7 @@ def busiest_crop(pixels: np.ndarray, size: int) -> tuple[int, int]:
 
 
 def to_tile(pixels: np.ndarray, label: str) -> Image.Image:
-    image = Image.fromarray((np.clip(pixels, 0, 1) * 255 + 0.5).astype(np.uint8).squeeze()).convert("RGB")
+    image = Image.fromarray(to_uint8(pixels).squeeze()).convert("RGB")
     tile = Image.new("RGB", (image.width, image.height + LABEL_HEIGHT), "white")
     tile.paste(image, (0, LABEL_HEIGHT))
     ImageDraw.Draw(tile).text((4, 5), label, fill="black")
