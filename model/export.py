@@ -4,13 +4,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from denoiser_app.core.modelfile import quiet_torchscript, save_model_file
+from denoiser_app.core.modelfile import ModelFileError, quiet_torchscript, read_metadata, save_model_file
 from model.archs import build
 from model.noise import MAX_SIGMA
 
@@ -43,16 +43,36 @@ def export(module: nn.Module, path: Path, architecture: str, arch_options: dict[
         "flops_per_pixel": round(flops_per_pixel(module)),
         **metadata,
     }
+    init_from = (metadata.get("recipe") or {}).get("init_from")
+    if init_from and "warm_start" not in record:
+        record["warm_start"] = warm_start_record(Path(init_from))
     save_model_file(scripted, path, record)
 
 
-def network_from_checkpoint(checkpoint_path: Path, use_ema: bool = True) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild a network from a training checkpoint; returns it and the run's config."""
+def warm_start_record(init_from: Path) -> dict[str, Any]:
+    """What a fine-tuned model started from: that model's name, steps and recipe, and so on back."""
+    try:
+        earlier = read_metadata(init_from)
+    except (OSError, ModelFileError):
+        return {"file": init_from.name}
+    kept = ("name", "steps", "recipe", "validation_psnr", "warm_start")
+    return {"file": init_from.name, **{key: earlier[key] for key in kept if key in earlier}}
+
+
+class TrainedNetwork(NamedTuple):
+    network: nn.Module
+    config: dict[str, Any]
+    step: int
+    scores: dict[str, float]
+
+
+def network_from_checkpoint(checkpoint_path: Path, use_ema: bool = True) -> TrainedNetwork:
+    """Rebuild a network from a training checkpoint, with the run's config, step and last validation."""
     state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
     config = state["config"]
     network = build(config["arch"], **config["arch_options"])
     network.load_state_dict(state["params_ema" if use_ema else "params"])
-    return network, config
+    return TrainedNetwork(network, config, state["step"], state.get("scores", {}))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -63,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--description", default="")
     parser.add_argument("--results", type=Path, help="JSON file of results to embed")
     args = parser.parse_args(argv)
-    network, config = network_from_checkpoint(args.checkpoint)
+    network, config, step, scores = network_from_checkpoint(args.checkpoint)
     results = json.loads(args.results.read_text()) if args.results else {}
     export(
         network,
@@ -74,6 +94,8 @@ def main(argv: list[str] | None = None) -> None:
         description=args.description,
         recipe=config,
         training_data=config.get("train_dirs"),
+        steps=step,
+        validation_psnr=scores,
         results=results,
     )
     print(f"wrote {args.output}")

@@ -47,6 +47,7 @@ class TrainConfig:
     total_steps: int = 80_000
     batch_size: int = 16
     patch_size: int = 128
+    colour_augment: bool = True
     learning_rate: float = 4e-4
     min_learning_rate: float = 1e-6
     warmup_steps: int = 500
@@ -187,7 +188,7 @@ def train(
         log.write(f"new run: {json.dumps(asdict(config))}")
 
     train_images, validation_images = _load_training_images(config)
-    sampler = data.PatchSampler(train_images, config.patch_size)
+    sampler = data.PatchSampler(train_images, config.patch_size, config.colour_augment)
     validator = Validator(validation_images) if validation_images else None
     mix = parse_mix(config.noise_mix)
     loss_fn = F.l1_loss if config.loss == "l1" else F.mse_loss
@@ -262,6 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--total-steps", type=int, default=defaults.total_steps)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--patch-size", type=int, default=defaults.patch_size)
+    parser.add_argument("--no-colour-augment", dest="colour_augment", action="store_false")
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     parser.add_argument("--loss", choices=["l1", "l2"], default=defaults.loss)
     parser.add_argument("--no-bf16", dest="bf16", action="store_false")
@@ -282,6 +284,7 @@ def main(argv: list[str] | None = None) -> None:
         total_steps=args.total_steps,
         batch_size=args.batch_size,
         patch_size=args.patch_size,
+        colour_augment=args.colour_augment,
         learning_rate=args.learning_rate,
         loss=args.loss,
         bf16=args.bf16,

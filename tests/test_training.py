@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 import torch
 
 from denoiser_app.core.engine import load_denoiser
+from denoiser_app.core.modelfile import read_metadata
 from denoiser_app.core.progress import Progress
 from model import noise
 from model.export import export, network_from_checkpoint
@@ -63,9 +65,10 @@ def test_resumed_run_matches_uninterrupted_run(clean_folder: Path, tmp_path: Pat
 def test_checkpoint_exports_to_a_loadable_model(clean_folder: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     train(_config(clean_folder, bf16=True), run, echo=False)
-    network, config = network_from_checkpoint(run / CHECKPOINT_NAME)
+    network, config, step, scores = network_from_checkpoint(run / CHECKPOINT_NAME)
+    assert step == 6 and set(scores) == {"gauss25", "camera"}
     out = tmp_path / "exported.pt"
-    export(network, out, config["arch"], config["arch_options"], recipe=config)
+    export(network, out, config["arch"], config["arch_options"], recipe=config, steps=step)
     denoiser = load_denoiser(out, "cpu")
     assert denoiser.info.extra["recipe"]["total_steps"] == 6
     assert denoiser.denoise(noisy_photo(40, 40), 10.0).pixels.shape == (40, 40, 3)
@@ -75,9 +78,14 @@ def test_fine_tuning_starts_from_the_given_model(clean_folder: Path, tmp_path: P
     result = train(_config(clean_folder, init_from=str(tiny_model), total_steps=0), tmp_path / "ft", echo=False)
     base = load_denoiser(tiny_model, "cpu")
     tuned = tmp_path / "tuned.pt"
-    export(result["ema"], tuned, "nm_unet", {"widths": [8, 16], "blocks": 1})
+    export(result["ema"], tuned, "nm_unet", {"widths": [8, 16], "blocks": 1}, recipe=asdict(result["config"]))
     image = noisy_photo(32, 32)
-    np.testing.assert_allclose(load_denoiser(tuned, "cpu").denoise(image, 10.0).pixels, base.denoise(image, 10.0).pixels, atol=1e-5)
+    tuned_denoiser = load_denoiser(tuned, "cpu")
+    np.testing.assert_allclose(tuned_denoiser.denoise(image, 10.0).pixels, base.denoise(image, 10.0).pixels, atol=1e-5)
+    # the exported file says what it grew from
+    warm_start = tuned_denoiser.info.extra["warm_start"]
+    assert warm_start["file"] == tiny_model.name
+    assert warm_start["name"] == read_metadata(tiny_model)["name"]
 
 
 def test_time_budget_stops_and_checkpoints(clean_folder: Path, tmp_path: Path) -> None:
@@ -147,3 +155,28 @@ def test_small_folders_keep_most_photos_for_training_and_hidden_files_are_not_ph
     assert [p.name for p in fit] == [f"p{i}.png" for i in range(6)]
     assert [p.name for p in held_out] == ["p6.png"]
     assert data.validation_count(4) == 0 and data.validation_count(10_000) == data.VALIDATION_COUNT
+
+
+def test_colour_augmentation_reorders_channels_and_raises_saturation_without_changing_grey() -> None:
+    from model import data
+
+    rng = np.random.default_rng(0)
+    warm = np.array([170, 110, 60], dtype=np.int64)  # red above green above blue everywhere
+    colourful = (warm + rng.integers(-20, 20, size=(40, 40, 3))).astype(np.uint8)
+    grey = np.repeat(rng.integers(0, 256, size=(40, 40, 1), dtype=np.uint8), 3, axis=2)
+    plain = data.PatchSampler([colourful], 32).sample(64, np.random.default_rng(1))
+    augmented = data.PatchSampler([colourful], 32, colour_augment=True, saturate_probability=1.0).sample(
+        64, np.random.default_rng(1)
+    )
+    assert augmented.shape == plain.shape and augmented.min() >= 0 and augmented.max() <= 1
+
+    def spread(batch: torch.Tensor) -> float:  # how far pixels sit from their own grey
+        return float((batch - batch.mean(dim=1, keepdim=True)).abs().mean())
+
+    assert spread(augmented) > 1.3 * spread(plain)
+    assert {tuple(row.argsort().tolist()) for row in plain.mean(dim=(2, 3))} == {(2, 1, 0)}
+    assert len({tuple(row.argsort().tolist()) for row in augmented.mean(dim=(2, 3))}) == 6
+    grey_batch = data.PatchSampler([grey], 32, colour_augment=True, saturate_probability=1.0).sample(
+        8, np.random.default_rng(2)
+    )
+    torch.testing.assert_close(grey_batch[:, 0], grey_batch[:, 2])
