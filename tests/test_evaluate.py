@@ -311,3 +311,61 @@ def test_auto_strength_reports_the_estimated_sigma(tiny_model: Path) -> None:
     noisy = noisy_version(gradient_image(64, 64), 0, 25, "float")
     estimated = denoise(noisy, 25).estimated_sigma
     assert estimated is not None and 15 < estimated < 35
+
+
+# ---------------------------------------------------------------- targets and the 12 MP photo
+
+
+def report_with(default: float, cbm3d: float | None, auto_loss: float | None, photo_speed: float | None) -> dict:
+    cell = {"Kodak24": {"15": {"psnr": default}}}
+    report = {
+        "sets": ["Kodak24"],
+        "sigmas": [15.0],
+        "results": {"default": {"float": cell}},
+        "auto_strength": {} if auto_loss is None else {"float": {"Kodak24": {"15": {"psnr_loss_db": auto_loss}}}},
+        "photo_speed": {} if photo_speed is None else {"default": {"slowest_megapixels_per_second": photo_speed}},
+        "paper_reference": {"FFDNet": {"Kodak24": {"15": 34.63}}},
+    }
+    if cbm3d is not None:
+        report["results"]["cbm3d"] = {"float": {"Kodak24": {"15": {"psnr": cbm3d}}}}
+    return report
+
+
+def test_must_checks_compare_with_cbm3d_speed_and_auto_loss() -> None:
+    from model.targets import must_checks
+
+    met = must_checks(report_with(34.5, 34.3, 0.1, 2.5))
+    assert [check.passed for check in met] == [True, True, True, None]  # Kodak24 σ25 not in this run
+    assert met[0].measured == "34.50 vs 34.30 dB (+0.20)"
+    missed = must_checks(report_with(34.2, 34.3, 0.25, 0.9))
+    assert [check.passed for check in missed[:3]] == [False, False, False]
+    assert [check.verdict for check in must_checks(report_with(34.5, None, None, None))][:3] == ["not measured"] * 3
+
+
+def test_aim_check_reports_the_distance_to_ffdnet() -> None:
+    from model.targets import aim_checks
+
+    (check,) = aim_checks(report_with(34.0, None, None, None))
+    assert check.passed is False and check.measured == "34.00 vs 34.63 dB (-0.63)"
+
+
+def test_rendered_report_lists_the_targets_and_the_photo_speed() -> None:
+    report = sample_report()
+    report["photo_speed"] = {"default": {"label": "ours: U-Net, auto strength", "tile": 512, "seconds": [6.0, 4.0], "slowest_megapixels_per_second": 2.0}}
+    lines = render_markdown(report).splitlines()
+    assert "| 12 MP photo end to end ≥ 1 MP/s (slowest round) | 2.00 MP/s | met |" in lines
+    assert "| beat CBM3D, Kodak24 σ25, float | – | not measured |" in lines
+    assert "| ours: U-Net, auto strength | 512 | 6.00 / 4.00 | 2 |" in lines
+
+
+def test_photo_speed_times_whole_runs_of_the_batch_pipeline(tiny_model: Path, tmp_path: Path) -> None:
+    from denoiser_app.core.engine import load_denoiser
+    from model.photo_speed import make_noisy_photo, time_photo
+
+    photo = make_noisy_photo(tmp_path / "büro photo.jpg", width=96, height=64)
+    before = photo.read_bytes()
+    speed = time_photo(load_denoiser(tiny_model, device="cpu"), photo, rounds=2, tile=64)
+    assert len(speed.seconds) == 2 and all(s > 0 for s in speed.seconds)
+    assert speed.megapixels == pytest.approx(96 * 64 / 1e6)
+    assert speed.slowest_megapixels_per_second == pytest.approx(speed.megapixels / max(speed.seconds))
+    assert photo.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [photo.name]
