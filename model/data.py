@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+from denoiser_app.core.batch import is_image_name
+from denoiser_app.core.imageio import read_image
+
 TRAIN_SET = "train/CBSD432"
 COLOUR_TEST_SETS = ("Kodak24", "CBSD68", "McMaster")
 # The last images of the sorted training list are held out for validation:
@@ -26,22 +27,23 @@ def data_root() -> Path:
     return Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 
-def is_training_image(path: Path) -> bool:
-    # Hidden names are never photos: macOS "._" resource forks, our ".partial" temporaries.
-    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
-
-
 def image_files(folder: Path) -> list[Path]:
-    files = sorted(p for p in folder.iterdir() if is_training_image(p))
+    """The photos in ``folder`` that the app would clean, sorted by name."""
+    files = sorted(p for p in folder.iterdir() if is_image_name(p) and p.is_file())
     if not files:
         raise FileNotFoundError(f"no images in {folder}")
     return files
 
 
 def load_rgb8(path: Path) -> np.ndarray:
-    """An image as 8-bit RGB, HxWx3."""
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
+    """An image as 8-bit RGB, HxWx3: grey repeated to three channels, alpha dropped, 16-bit rounded.
+
+    Read by the app's own reader, so whatever the app cleans can also be learned from.
+    """
+    pixels = read_image(path).pixels
+    if pixels.shape[2] == 1:
+        pixels = np.repeat(pixels, 3, axis=2)
+    return (pixels * 255.0 + 0.5).astype(np.uint8)
 
 
 def validation_count(image_count: int) -> int:

@@ -37,6 +37,7 @@ def shoot(tmp_path: Path) -> Path:
     (folder / ".DS_Store").write_bytes(b"\0\1\2")
     (folder / "Thumbs.db").write_bytes(b"\0")
     (folder / "._a.png").write_bytes(b"\0\5")
+    write_png(folder / ".hidden thumbnail.png", noisy_photo(8, 8, 5))
     (folder / "notes.txt").write_text("not an image")
     write_png(folder / "sub" / "c.png", noisy_photo(24, 36, 4))
     return folder

@@ -180,3 +180,16 @@ def test_colour_augmentation_reorders_channels_and_raises_saturation_without_cha
         8, np.random.default_rng(2)
     )
     torch.testing.assert_close(grey_batch[:, 0], grey_batch[:, 2])
+
+
+def test_training_reads_photos_the_app_reads_as_8_bit_rgb(tmp_path: Path) -> None:
+    import tifffile
+
+    from model import data
+
+    grey16 = (np.arange(12 * 10, dtype=np.uint16).reshape(12, 10) * 500).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "grey 16-bit.tif", grey16)
+    rgb = data.load_rgb8(tmp_path / "grey 16-bit.tif")
+    assert rgb.shape == (12, 10, 3) and rgb.dtype == np.uint8
+    np.testing.assert_array_equal(rgb[..., 0], np.round(grey16 / 257.0).astype(np.uint8))
+    np.testing.assert_array_equal(rgb[..., 0], rgb[..., 2])

@@ -101,9 +101,13 @@ class Summary:
 
 
 def is_junk(path: Path) -> bool:
-    """System clutter and our own temporary files, never processed."""
+    """System clutter, hidden files and our own temporary files, never processed.
+
+    Hidden names cover macOS ``._`` resource forks, our ``.partial``
+    temporaries and the thumbnails some tools hide beside photos.
+    """
     name = path.name.lower()
-    return name in JUNK_NAMES or name.startswith("._") or is_partial_file(path)
+    return name in JUNK_NAMES or name.startswith(".") or is_partial_file(path)
 
 
 def is_image_name(path: Path) -> bool:

@@ -13,7 +13,6 @@ from typing import Any
 
 import platformdirs
 
-from denoiser_app.core.batch import is_image_name
 from denoiser_app.core.models import APP_NAME, MODEL_SUFFIX, ModelEntry, user_models_dir
 from model import data
 from model.archs import ARCHITECTURES
@@ -61,7 +60,7 @@ def noise_choice(key: str) -> NoiseChoice:
 def training_photos(folder: Path) -> list[Path]:
     """The photos training would learn from in ``folder`` (not its subfolders); junk is left out."""
     try:
-        return [p for p in data.image_files(folder) if is_image_name(p)]
+        return data.image_files(folder)
     except OSError:  # no such folder, no permission, or no images at all
         return []
 
