@@ -1,4 +1,4 @@
-"""Help > About: the version, and the default model's card."""
+"""Help > About: the version, and the card of the model chosen in the window."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,15 +7,38 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
 from denoiser_app import __version__
-from denoiser_app.core.models import DEFAULT_MODEL, resources_dir
+from denoiser_app.core.modelfile import ModelFileError, ModelInfo, read_metadata
+from denoiser_app.core.models import DEFAULT_MODEL, resolve_model
 
 
-def model_card_path(model: str = DEFAULT_MODEL) -> Path:
-    return resources_dir() / "models" / f"{model}.md"
+def model_card(model: str | None) -> str:
+    """Markdown about ``model`` (a name or a .pt path): its card file beside it, else what the file says."""
+    label = model or DEFAULT_MODEL
+    try:
+        path = resolve_model(model)
+    except ModelFileError as error:
+        return f"*{error}*"
+    card = path.with_suffix(".md")
+    if card.is_file():
+        return card.read_text(encoding="utf-8")
+    try:
+        info = ModelInfo.from_metadata(read_metadata(path))
+    except (ModelFileError, OSError, KeyError, ValueError) as error:
+        return f"*No card for {label}, and its file could not be read: {error}*"
+    lines = [f"# {info.name or path.stem}", "", info.description or "*No description.*", ""]
+    facts = {
+        "Architecture": info.architecture,
+        "Parameters": info.extra.get("parameters"),
+        "Noise range (8-bit σ)": f"{info.noise_range[0]:g}–{info.noise_range[1]:g}",
+        "Training steps": info.extra.get("steps"),
+        "File": str(path),
+    }
+    lines += [f"- **{key}:** {value}" for key, value in facts.items() if value is not None]
+    return "\n".join(lines)
 
 
 class AboutDialog(QDialog):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, model: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("About Denoiser")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -25,11 +48,7 @@ class AboutDialog(QDialog):
         layout.addWidget(title)
         self.card = QTextBrowser()
         self.card.setOpenExternalLinks(True)
-        card = model_card_path()
-        if card.is_file():
-            self.card.setMarkdown(card.read_text(encoding="utf-8"))
-        else:
-            self.card.setMarkdown(f"*No model card is installed for the default model ({DEFAULT_MODEL}).*")
+        self.card.setMarkdown(model_card(model))
         layout.addWidget(self.card, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)

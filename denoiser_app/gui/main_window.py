@@ -483,7 +483,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_about(self) -> AboutDialog:
-        dialog = AboutDialog(self)
+        dialog = AboutDialog(self.options.model_reference(), self)
         dialog.show()
         return dialog
 

@@ -110,19 +110,32 @@ def test_time_left_counts_from_the_rate_so_far() -> None:
     assert describe_time_left(3.0) == "a few seconds left"
 
 
-def test_about_shows_the_version_and_the_model_card(qtbot, make_window: WindowFactory, tmp_path: Path, monkeypatch) -> None:
+def test_about_shows_the_version_and_the_chosen_models_card(qtbot, make_window: WindowFactory, tiny_model: Path, tmp_path: Path) -> None:
     from denoiser_app import __version__
-    from denoiser_app.core.models import DEFAULT_MODEL
     from denoiser_app.gui import about_dialog
 
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / f"{DEFAULT_MODEL}.md").write_text("# Model card\n\nTrained on **noisy** photos.\n")
-    monkeypatch.setattr(about_dialog, "resources_dir", lambda: tmp_path)
     window = make_window()
     dialog = window.show_about()
     assert __version__ in dialog.findChild(about_dialog.QLabel).text()
+    chosen = about_dialog.resolve_model(window.options.model_reference())
+    assert about_dialog.ModelInfo.from_metadata(about_dialog.read_metadata(chosen)).name in dialog.card.toPlainText()
+    dialog.close()
+
+    with_card = tmp_path / "mine.pt"
+    with_card.write_bytes(tiny_model.read_bytes())
+    with_card.with_suffix(".md").write_text("# Model card\n\nTrained on **noisy** photos.\n")
+    window.options.select_model(str(with_card))
+    dialog = window.show_about()
     assert "Trained on noisy photos." in dialog.card.toPlainText()
     assert dialog.card.document().toMarkdown().lstrip().startswith("# Model card")
+    dialog.close()
+
+    without_card = tmp_path / "bare.pt"
+    without_card.write_bytes(tiny_model.read_bytes())
+    window.options.select_model(str(without_card))
+    dialog = window.show_about()
+    text = dialog.card.toPlainText()
+    assert "Architecture: nm_unet" in text and str(without_card) in text
     dialog.close()
 
 
@@ -139,3 +152,11 @@ def test_cancelling_other_model_file_restores_the_previous_choice(make_window: W
     window.options.model.setCurrentIndex(choose)
     window.options.model.activated.emit(choose)
     assert window.options.model_reference() == str(other)
+
+
+def test_the_default_models_card_is_the_bundled_one_and_a_missing_model_says_so() -> None:
+    from denoiser_app.core.models import DEFAULT_MODEL, resources_dir
+    from denoiser_app.gui.about_dialog import model_card
+
+    assert model_card(None) == (resources_dir() / "models" / f"{DEFAULT_MODEL}.md").read_text(encoding="utf-8")
+    assert "No model named 'gone'" in model_card("gone")
