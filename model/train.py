@@ -14,6 +14,7 @@ import argparse
 import copy
 import json
 import math
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -67,6 +68,19 @@ def learning_rate_at(step: int, config: TrainConfig) -> float:
     progress = (step - config.warmup_steps) / max(1, config.total_steps - config.warmup_steps)
     cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
     return config.min_learning_rate + (config.learning_rate - config.min_learning_rate) * cosine
+
+
+# What RunLog writes at each validation: "step 3000 validation gauss25 29.468 camera 32.452".
+_VALIDATION_LINE = re.compile(r"\bstep (\d+) validation ((?:\S+ -?[\d.]+(?: |$))+)")
+
+
+def parse_validation(line: str) -> tuple[int, dict[str, float]] | None:
+    """``(step, PSNR per noise case)`` from a training log line, if it is a validation line."""
+    match = _VALIDATION_LINE.search(line)
+    if match is None:
+        return None
+    words = match.group(2).split()
+    return int(match.group(1)), {words[i]: float(words[i + 1]) for i in range(0, len(words) - 1, 2)}
 
 
 def psnr(denoised: torch.Tensor, clean: torch.Tensor) -> float:

@@ -12,7 +12,7 @@ from denoiser_app.core.modelfile import read_metadata
 from denoiser_app.core.progress import Progress
 from model import noise
 from model.export import export, network_from_checkpoint
-from model.train import CHECKPOINT_NAME, LOG_NAME, TrainConfig, learning_rate_at, train
+from model.train import CHECKPOINT_NAME, LOG_NAME, TrainConfig, learning_rate_at, parse_validation, train
 from tests.conftest import noisy_photo, write_png
 
 
@@ -59,7 +59,10 @@ def test_resumed_run_matches_uninterrupted_run(clean_folder: Path, tmp_path: Pat
     for a, b in zip(straight["ema"].state_dict().values(), second["ema"].state_dict().values()):
         torch.testing.assert_close(a, b)
     log = (tmp_path / "split" / LOG_NAME).read_text()
-    assert "resumed at step 3" in log and "validation" in log
+    assert "resumed at step 3" in log
+    validations = [parsed for line in log.splitlines() if (parsed := parse_validation(line))]
+    assert [step for step, _ in validations] == [3, 6]
+    assert validations[-1][1] == pytest.approx(second["scores"], abs=1e-3)
 
 
 def test_checkpoint_exports_to_a_loadable_model(clean_folder: Path, tmp_path: Path) -> None:
@@ -193,3 +196,18 @@ def test_training_reads_photos_the_app_reads_as_8_bit_rgb(tmp_path: Path) -> Non
     assert rgb.shape == (12, 10, 3) and rgb.dtype == np.uint8
     np.testing.assert_array_equal(rgb[..., 0], np.round(grey16 / 257.0).astype(np.uint8))
     np.testing.assert_array_equal(rgb[..., 0], rgb[..., 2])
+
+
+def test_pareto_table_reads_validation_at_a_step_and_times_the_architecture(clean_folder: Path, tmp_path: Path) -> None:
+    from model.pareto import measure, table
+
+    train(_config(clean_folder), tmp_path / "narrow run", echo=False)
+    train(_config(clean_folder, arch_options={"widths": [16, 32], "blocks": 1}), tmp_path / "wide run", echo=False)
+    narrow = measure("narrow", tmp_path / "narrow run", 3, threads=1, size=(96, 64))
+    wide = measure("wide", tmp_path / "wide run", 3, threads=1, size=(96, 64))
+    assert set(narrow.validation) == {"gauss25", "camera"} and narrow.megapixels_per_second > 0
+    assert wide.parameters > 3 * narrow.parameters and wide.flops_per_pixel > 3 * narrow.flops_per_pixel
+    assert measure("narrow", tmp_path / "narrow run", 4, threads=1, size=(96, 64)).validation == {}  # not logged at 4
+    rows = table([narrow, wide], 3).splitlines()
+    assert rows[0] == "| variant | parameters | kFLOP / px | MP/s (12 MP, engine) | camera PSNR at step 3 | gauss25 PSNR at step 3 |"
+    assert rows[2].startswith('| narrow (nm_unet {"widths":[8,16],"blocks":1}) |')

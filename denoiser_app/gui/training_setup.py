@@ -35,7 +35,6 @@ MAX_NAME_LENGTH = 60
 
 _NAME_PATTERN = re.compile(r"[^\W_][\w ()-]*")
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
-_VALIDATION_LINE = re.compile(r"\bstep (\d+) validation ((?:\S+ -?[\d.]+(?: |$))+)")
 _STOPPED_LINE = re.compile(r"\b(?:stopped|resumed) at step (\d+)")
 
 
@@ -109,15 +108,6 @@ def resumable_step(run_dir: Path) -> int | None:
         return 0
     steps = _STOPPED_LINE.findall(log)
     return int(steps[-1]) if steps else 0
-
-
-def parse_validation(line: str) -> tuple[int, dict[str, float]] | None:
-    """``(step, PSNR per noise case)`` from a training log line, if it is a validation line."""
-    match = _VALIDATION_LINE.search(line)
-    if match is None:
-        return None
-    words = match.group(2).split()
-    return int(match.group(1)), {words[i]: float(words[i + 1]) for i in range(0, len(words) - 1, 2)}
 
 
 def can_fine_tune(entry: ModelEntry) -> bool:

@@ -21,9 +21,9 @@ from denoiser_app.core.modelfile import ModelFileError
 from denoiser_app.core.progress import Progress, Update
 from denoiser_app.gui.errors import describe_error
 from denoiser_app.gui.thread_runner import ThreadRunner
-from denoiser_app.gui.training_setup import describe_model, parse_validation
+from denoiser_app.gui.training_setup import describe_model
 from model.export import export
-from model.train import LOG_NAME, TrainConfig, train
+from model.train import LOG_NAME, TrainConfig, parse_validation, train
 
 
 @dataclass(frozen=True)
