@@ -169,7 +169,8 @@ def train(
     checkpoint_path = run_dir / CHECKPOINT_NAME
     config_path = run_dir / "config.json"
     if checkpoint_path.exists():
-        config = TrainConfig(**json.loads(config_path.read_text()))
+        # Runs saved before colour augmentation existed trained without it.
+        config = TrainConfig(**{"colour_augment": False, **json.loads(config_path.read_text())})
     else:
         config_path.write_text(json.dumps(asdict(config), indent=1))
 
