@@ -9,6 +9,7 @@ import torch
 
 from denoiser_app.core.batch import is_image_name
 from denoiser_app.core.imageio import read_image
+from denoiser_app.core.imageio.samples import output_samples
 
 TRAIN_SET = "train/CBSD432"
 COLOUR_TEST_SETS = ("Kodak24", "CBSD68", "McMaster")
@@ -40,10 +41,7 @@ def load_rgb8(path: Path) -> np.ndarray:
 
     Read by the app's own reader, so whatever the app cleans can also be learned from.
     """
-    pixels = read_image(path).pixels
-    if pixels.shape[2] == 1:
-        pixels = np.repeat(pixels, 3, axis=2)
-    return (pixels * 255.0 + 0.5).astype(np.uint8)
+    return output_samples(read_image(path), 8, keep_alpha=False, colour=True)
 
 
 def validation_count(image_count: int) -> int:
@@ -111,7 +109,7 @@ class PatchSampler:
 
     def _augment_colour(self, batch: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         orders = torch.from_numpy(np.stack([rng.permutation(3) for _ in range(len(batch))]))
-        batch = torch.stack([patch[order] for patch, order in zip(batch, orders)])
+        batch = batch[torch.arange(len(batch))[:, None], orders]
         saturate = rng.random(len(batch)) < self.saturate_probability
         gains = np.where(saturate, rng.uniform(1.0, self.max_saturation, len(batch)), 1.0)
         grey = torch.einsum("nchw,c->nhw", batch, torch.from_numpy(LUMA)).unsqueeze(1)

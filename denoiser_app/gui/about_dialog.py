@@ -23,7 +23,7 @@ def model_card(model: str | None) -> str:
         return card.read_text(encoding="utf-8")
     try:
         info = ModelInfo.from_metadata(read_metadata(path))
-    except (ModelFileError, OSError, KeyError, ValueError) as error:
+    except ModelFileError as error:  # read_metadata also checks the fields ModelInfo needs
         return f"*No card for {label}, and its file could not be read: {error}*"
     lines = [f"# {info.name or path.stem}", "", info.description or "*No description.*", ""]
     facts = {
