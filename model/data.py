@@ -63,7 +63,10 @@ class PatchSampler:
     """Random crops with flips and 90-degree rotations from images held in memory.
 
     With ``colour_augment`` each patch also gets its channels in a random
-    order, and a share of patches get their saturation raised. The training
+    order, and a share of patches get their saturation raised and (with
+    ``hue_rotate``) their hues turned by a random angle about the grey axis.
+    ``synthetic`` images (see ``model.synthetic``) replace a ``synthetic_share``
+    of the patches. The training
     photos (BSDS) are muted and their channels strongly correlated; photos of
     saturated subjects (flowers, fabric, the McMaster set) are not, and a
     model that only saw muted colour leans on that correlation and smears
@@ -80,6 +83,9 @@ class PatchSampler:
         colour_augment: bool = False,
         saturate_probability: float = 0.3,
         max_saturation: float = 2.0,
+        hue_rotate: bool = False,
+        synthetic: list[np.ndarray] | None = None,
+        synthetic_share: float = 0.0,
     ) -> None:
         usable = [im for im in images if min(im.shape[:2]) >= patch_size]
         if not usable:
@@ -89,12 +95,22 @@ class PatchSampler:
         self.colour_augment = colour_augment
         self.saturate_probability = saturate_probability
         self.max_saturation = max_saturation
+        self.hue_rotate = hue_rotate
+        self.synthetic = [im for im in synthetic or [] if min(im.shape[:2]) >= patch_size]
+        self.synthetic_share = synthetic_share if self.synthetic else 0.0
+
+    def _pick_image(self, rng: np.random.Generator) -> np.ndarray:
+        # Runs without synthetic images draw nothing extra, so they resume and
+        # repeat exactly as before synthetic images existed.
+        if self.synthetic_share and rng.random() < self.synthetic_share:
+            return self.synthetic[rng.integers(len(self.synthetic))]
+        return self.images[rng.integers(len(self.images))]
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> torch.Tensor:
         size = self.patch_size
         patches = np.empty((batch_size, size, size, 3), dtype=np.uint8)
         for i in range(batch_size):
-            image = self.images[rng.integers(len(self.images))]
+            image = self._pick_image(rng)
             top = rng.integers(image.shape[0] - size + 1)
             left = rng.integers(image.shape[1] - size + 1)
             patch = image[top : top + size, left : left + size]
@@ -114,7 +130,25 @@ class PatchSampler:
         gains = np.where(saturate, rng.uniform(1.0, self.max_saturation, len(batch)), 1.0)
         grey = torch.einsum("nchw,c->nhw", batch, torch.from_numpy(LUMA)).unsqueeze(1)
         gain = torch.from_numpy(gains.astype(np.float32)).view(-1, 1, 1, 1)
-        return (grey + gain * (batch - grey)).clamp_(0.0, 1.0)
+        chroma = batch - grey
+        if self.hue_rotate:
+            chroma = _rotate_about_grey(chroma, rng.uniform(0.0, 2 * np.pi, len(batch)))
+        return (grey + gain * chroma).clamp_(0.0, 1.0)
+
+
+def _rotate_about_grey(chroma: torch.Tensor, angles: np.ndarray) -> torch.Tensor:
+    """Each patch's colour offsets turned by its angle about the (1, 1, 1) axis (Rodrigues).
+
+    The part of the offset along the axis (a change of brightness) is kept;
+    only the hue, the direction around the axis, turns.
+    """
+    axis = torch.full((3,), 3**-0.5)
+    cos = torch.from_numpy(np.cos(angles).astype(np.float32)).view(-1, 1, 1, 1)
+    sin = torch.from_numpy(np.sin(angles).astype(np.float32)).view(-1, 1, 1, 1)
+    along = torch.einsum("nchw,c->nhw", chroma, axis).unsqueeze(1) * axis.view(1, 3, 1, 1)
+    across = chroma - along
+    turned = torch.cross(axis.view(1, 3, 1, 1).expand_as(across), across, dim=1)
+    return along + cos * across + sin * turned
 
 
 def centre_crop(image: np.ndarray, size: int) -> np.ndarray:

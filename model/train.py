@@ -29,12 +29,15 @@ from denoiser_app.core.atomic import atomic_path
 from denoiser_app.core.modelfile import load_model_file
 from denoiser_app.core.noise_level import estimate_sigma_batch
 from denoiser_app.core.progress import Progress
-from model import data
+from model import data, synthetic
 from model.archs import build
 from model.noise import add_noise, camera, parse_mix
 
 CHECKPOINT_NAME = "checkpoint.pt"
 LOG_NAME = "train.log"
+# Dead-leaves images made at the start of a run with synthetic_share > 0.
+SYNTHETIC_COUNT = 150
+SYNTHETIC_SIZE = 512
 
 
 @dataclass
@@ -49,6 +52,10 @@ class TrainConfig:
     batch_size: int = 16
     patch_size: int = 128
     colour_augment: bool = True
+    saturate_probability: float = 0.3
+    max_saturation: float = 2.0
+    hue_rotate: bool = False
+    synthetic_share: float = 0.0
     learning_rate: float = 4e-4
     min_learning_rate: float = 1e-6
     warmup_steps: int = 500
@@ -203,7 +210,16 @@ def train(
         log.write(f"new run: {json.dumps(asdict(config))}")
 
     train_images, validation_images = _load_training_images(config)
-    sampler = data.PatchSampler(train_images, config.patch_size, config.colour_augment)
+    sampler = data.PatchSampler(
+        train_images,
+        config.patch_size,
+        config.colour_augment,
+        config.saturate_probability,
+        config.max_saturation,
+        config.hue_rotate,
+        synthetic.dead_leaves_set(SYNTHETIC_COUNT, SYNTHETIC_SIZE, config.seed) if config.synthetic_share else None,
+        config.synthetic_share,
+    )
     validator = Validator(validation_images) if validation_images else None
     mix = parse_mix(config.noise_mix)
     loss_fn = F.l1_loss if config.loss == "l1" else F.mse_loss
@@ -279,6 +295,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--patch-size", type=int, default=defaults.patch_size)
     parser.add_argument("--no-colour-augment", dest="colour_augment", action="store_false")
+    parser.add_argument("--saturate-probability", type=float, default=defaults.saturate_probability)
+    parser.add_argument("--max-saturation", type=float, default=defaults.max_saturation)
+    parser.add_argument("--hue-rotate", action="store_true", help="turn hues by random angles")
+    parser.add_argument(
+        "--synthetic-share", type=float, default=defaults.synthetic_share, help="share of dead-leaves patches"
+    )
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     parser.add_argument("--loss", choices=["l1", "l2"], default=defaults.loss)
     parser.add_argument("--no-bf16", dest="bf16", action="store_false")
@@ -300,6 +322,10 @@ def main(argv: list[str] | None = None) -> None:
         batch_size=args.batch_size,
         patch_size=args.patch_size,
         colour_augment=args.colour_augment,
+        saturate_probability=args.saturate_probability,
+        max_saturation=args.max_saturation,
+        hue_rotate=args.hue_rotate,
+        synthetic_share=args.synthetic_share,
         learning_rate=args.learning_rate,
         loss=args.loss,
         bf16=args.bf16,

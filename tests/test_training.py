@@ -211,3 +211,59 @@ def test_pareto_table_reads_validation_at_a_step_and_times_the_architecture(clea
     rows = table([narrow, wide], 3).splitlines()
     assert rows[0] == "| variant | parameters | kFLOP / px | MP/s (12 MP, engine) | camera PSNR at step 3 | gauss25 PSNR at step 3 |"
     assert rows[2].startswith('| narrow (nm_unet {"widths":[8,16],"blocks":1}) |')
+
+
+def test_dead_leaves_are_repeatable_saturated_and_full_of_edges() -> None:
+    from model.synthetic import dead_leaves_set
+
+    first, second = dead_leaves_set(2, 96, seed=5), dead_leaves_set(2, 96, seed=5)
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], dead_leaves_set(1, 96, seed=6)[0])
+    image = first[0].astype(np.float32)
+    assert image.shape == (96, 96, 3) and first[0].dtype == np.uint8
+    # channels drawn independently: far from grey on average, unlike muted photos
+    assert np.abs(image - image.mean(axis=2, keepdims=True)).mean() > 25
+    steps = np.abs(np.diff(image, axis=1)).max(axis=2)
+    assert (steps > 40).mean() > 0.01  # sharp disc borders
+    assert np.median(steps) < 12  # smooth shading inside the discs
+
+
+def test_hue_rotation_keeps_brightness_and_colourfulness_and_a_third_turn_cycles_channels() -> None:
+    from model.data import _rotate_about_grey
+
+    chroma = torch.randn(3, 3, 4, 4)
+    turned = _rotate_about_grey(chroma, np.array([0.7, 2.5, 2 * np.pi / 3]))
+    torch.testing.assert_close(turned.sum(dim=1), chroma.sum(dim=1))
+    torch.testing.assert_close(turned.norm(dim=1), chroma.norm(dim=1))
+    assert not torch.allclose(turned[0], chroma[0], atol=0.1)
+    torch.testing.assert_close(turned[2], chroma[2][[2, 0, 1]])
+
+
+def test_synthetic_share_decides_where_patches_come_from() -> None:
+    from model import data
+
+    photo = np.full((40, 40, 3), 128, dtype=np.uint8)
+    leaves = np.full((40, 40, 3), 7, dtype=np.uint8)
+    rng = np.random.default_rng(0)
+    only_synthetic = data.PatchSampler([photo], 32, synthetic=[leaves], synthetic_share=1.0).sample(8, rng)
+    assert torch.all(only_synthetic == 7 / 255)
+    half = data.PatchSampler([photo], 32, synthetic=[leaves], synthetic_share=0.5).sample(64, rng)
+    from_leaves = (half[:, 0, 0, 0] == 7 / 255).float().mean()
+    assert 0.3 < from_leaves < 0.7
+
+
+def test_run_with_synthetic_images_and_hue_rotation_resumes_exactly(
+    clean_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import model.train
+
+    monkeypatch.setattr(model.train, "SYNTHETIC_COUNT", 3)
+    monkeypatch.setattr(model.train, "SYNTHETIC_SIZE", 48)
+    config = _config(clean_folder, hue_rotate=True, synthetic_share=0.5, max_saturation=3.0)
+    straight = train(config, tmp_path / "straight", echo=False)
+    train(config, tmp_path / "split", progress=StopAfter(3), echo=False)
+    resumed = train(config, tmp_path / "split", echo=False)
+    for a, b in zip(straight["ema"].state_dict().values(), resumed["ema"].state_dict().values()):
+        torch.testing.assert_close(a, b)
+    assert resumed["config"].synthetic_share == 0.5 and resumed["config"].hue_rotate
