@@ -58,6 +58,7 @@ from model.evaluate import (
     warm_up,
 )
 from model.photo_speed import ROUNDS, make_noisy_photo, time_photo
+from model.score_store import ScoreStore, score_key
 from model.targets import Check, aim_checks, lookup, must_checks
 
 # Run order: fast methods first, so their results are on disk early; CBM3D last.
@@ -106,6 +107,8 @@ class Method:
     details: dict[str, Any] = field(default_factory=dict)
     # The loaded model, for methods backed by one: timed on a full-size photo too.
     denoiser: Any = None
+    # Set for slow methods whose scores are kept in the score store and reused.
+    store_key: str | None = None
 
 
 @dataclass
@@ -114,6 +117,8 @@ class MethodRun:
     scores: dict[tuple[str, str, float], list[ImageScore]] = field(default_factory=dict)
     seconds: float = 0.0
     megapixels: float = 0.0
+    reused: int = 0  # image scores taken from the score store
+    scored: int = 0
 
 
 @dataclass(frozen=True)
@@ -201,7 +206,11 @@ def cbm3d_denoise(noisy: np.ndarray, sigma: float) -> Denoised:
 
 def cbm3d_method() -> Method:
     details = {"call": "bm3d.bm3d_rgb(noisy, sigma / 255)", "profile": "np", "colorspace": "opp"}
-    return Method("cbm3d", f"CBM3D (bm3d {package_version('bm3d')})", cbm3d_denoise, parallel=True, details=details)
+    version = package_version("bm3d")
+    return Method(
+        "cbm3d", f"CBM3D (bm3d {version})", cbm3d_denoise, parallel=True, details=details,
+        store_key=f"cbm3d bm3d {version} profile np opp",
+    )
 
 
 def model_details(denoiser: Any) -> dict[str, Any]:
@@ -274,12 +283,14 @@ def run_method(
     protocols: Sequence[str],
     progress: Progress,
     pool: Executor | None = None,
+    store: ScoreStore | None = None,
 ) -> MethodRun:
     """Run one method over every set, sigma and protocol; each noisy image is denoised once.
 
     ``pool`` spreads the images of a ``parallel`` method over processes; its
     speed is then still the time of each call, so megapixels per second are
-    per process (one core each).
+    per process (one core each). Methods with a ``store_key`` take the scores
+    ``store`` already holds and add the ones they compute.
     """
     run = MethodRun(method)
     if method.needs_warm_up:
@@ -290,12 +301,26 @@ def run_method(
         for set_name, images in test_sets.items():
             for sigma in sigmas:
                 where = f"{method.key} {protocol} {cell_label(set_name, sigma)}"
-                done = iter(range(1, len(images) + 1))
-                scores = evaluate_cell(
-                    method.denoise, images, sigma, protocol,
-                    on_image=lambda score: progress.image_done(where, next(done), len(images), score),
-                    pool=pool if method.parallel else None,
+                keys = {
+                    image.name: score_key(method.store_key, set_name, image, sigma, protocol)
+                    for image in images
+                } if store and method.store_key else {}
+                kept = {name: found for name, key in keys.items() if (found := store.get(key))}
+                done = iter(range(len(kept) + 1, len(images) + 1))
+
+                def on_image(score: ImageScore) -> None:
+                    if keys:
+                        store.put(keys[score.name], score)
+                    progress.image_done(where, next(done), len(images), score)
+
+                fresh = evaluate_cell(
+                    method.denoise, [image for image in images if image.name not in kept], sigma, protocol,
+                    on_image=on_image, pool=pool if method.parallel else None,
                 )
+                by_name = {**kept, **{score.name: score for score in fresh}}
+                scores = [by_name[image.name] for image in images]
+                run.reused += len(kept)
+                run.scored += len(scores)
                 for scored_protocol in protocols if method.uint8_input else [protocol]:
                     run.scores[scored_protocol, set_name, sigma] = scores
                 run.seconds += sum(s.seconds for s in scores)
@@ -336,6 +361,8 @@ def method_record(run: MethodRun) -> dict[str, Any]:
         "details": run.method.details,
         "uint8_input": run.method.uint8_input,
         "speed": {"megapixels": run.megapixels, "seconds": run.seconds, "megapixels_per_second": speed},
+        "image_scores": run.scored,
+        "reused_scores": run.reused,
     }
 
 
@@ -548,6 +575,13 @@ def render_markdown(report: dict[str, Any]) -> str:
         "float protocol = unclipped float input, 8-bit protocol = clipped, rounded, PNG round trip. "
         "Outputs are clipped and rounded to 8 bits before scoring. SSIM: skimage, 8-bit images, channel_axis=2.",
     ]
+    for method in report["methods"]:
+        if method.get("reused_scores"):
+            parts.append(
+                f"- Stored scores: {method['label']}: {method['reused_scores']} of {method['image_scores']} image "
+                f"scores, with their timings, come from earlier runs of this benchmark on this machine, on the "
+                f"same noisy images (score store `{report['score_store']}`); `--fresh` computes them all again."
+            )
     busy = busy_machine_note(machine)
     if busy:
         parts.append(f"- **Warning:** {busy}")
@@ -669,6 +703,14 @@ def comma_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def default_score_store() -> Path:
+    import platformdirs
+
+    from denoiser_app.core.models import APP_NAME
+
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)) / "benchmark" / "scores.jsonl"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Benchmark our models against CBM3D and OpenCV NLM on the same noisy images."
@@ -685,6 +727,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--threads", type=int, help="torch and OpenCV CPU threads (default: their own defaults)")
     add("--photo-rounds", type=int, default=ROUNDS, help=f"timed runs on a 12 MP photo per model (default {ROUNDS}; 0 skips)")
     add("--jobs", type=int, default=1, help="processes for CBM3D, which is single-threaded (default 1)")
+    add("--score-store", type=Path, default=default_score_store(), help="CBM3D image scores kept between runs (default %(default)s)")
+    add("--fresh", action="store_true", help="compute every CBM3D score again instead of reusing stored ones")
     return parser
 
 
@@ -722,7 +766,11 @@ def main(argv: list[str] | None = None) -> None:
         "protocols": protocols,
         "images_per_set": {name: len(images) for name, images in test_sets.items()},
         "cbm3d_processes": args.jobs,
+        "score_store": None if args.fresh else str(args.score_store),
     }
+    store = ScoreStore(args.score_store)
+    if args.fresh:
+        store.scores.clear()
 
     methods, skipped = model_methods(selected, args.extra_model, args.threads)
     nlm = None
@@ -747,7 +795,7 @@ def main(argv: list[str] | None = None) -> None:
         with ProcessPoolExecutor(args.jobs) if args.jobs > 1 else nullcontext() as pool:
             for method in methods:
                 progress.say(f"{method.key}: starting ({method.label})")
-                runs.append(run_method(method, test_sets, sigmas, protocols, progress, pool))
+                runs.append(run_method(method, test_sets, sigmas, protocols, progress, pool, store))
                 # "auto" is the default model again; the photo run uses auto strength anyway
                 if photo and method.denoiser is not None and method.key != "auto":
                     speed = time_photo(method.denoiser, photo, args.photo_rounds)

@@ -105,6 +105,11 @@ def png_round_trip(image_u8: np.ndarray) -> np.ndarray:
         return np.asarray(decoded.convert("RGB"))
 
 
+# Names the way noisy_version draws its noise; change it whenever that changes,
+# so scores kept by model.score_store from the old noise are not reused.
+NOISE_PROTOCOL = "default_rng(index).normal-float64-v1"
+
+
 def noisy_version(clean_u8: np.ndarray, index: int, sigma: float, protocol: str) -> np.ndarray:
     """The noisy float32 image that image number ``index`` gets at ``sigma`` under ``protocol``.
 

@@ -212,6 +212,54 @@ def test_an_8bit_only_method_runs_once_and_is_scored_under_both_protocols() -> N
     assert run.megapixels == pytest.approx(2 * 24 * 32 / 1e6)
 
 
+def test_stored_scores_are_reused_and_an_interrupted_run_picks_up_where_it_stopped(tmp_path: Path) -> None:
+    from model.score_store import ScoreStore
+
+    store_path = tmp_path / "cache dir é" / "scores.jsonl"
+    method, calls = counting_method("slow")
+    method.store_key = "slow v1"
+    first = run_method(method, tiny_sets(), [15, 25], ["float"], benchmark.Progress(), store=ScoreStore(store_path))
+    assert len(calls) == 4 and first.reused == 0 and first.scored == 4
+    # A run killed while writing leaves half a line; it is skipped and the rest is reused.
+    lines = store_path.read_text(encoding="utf-8").splitlines()
+    store_path.write_text("\n".join(lines[:3]) + "\n" + lines[3][:20], encoding="utf-8")
+    calls.clear()
+    second = run_method(method, tiny_sets(), [15, 25], ["float"], benchmark.Progress(), store=ScoreStore(store_path))
+    assert calls == ["25"] and second.reused == 3
+
+    def psnrs(run: MethodRun) -> dict:
+        return {cell: [score.psnr for score in scores] for cell, scores in run.scores.items()}
+
+    assert psnrs(second) == psnrs(first)
+    calls.clear()
+    third = run_method(method, tiny_sets(), [15, 25], ["float"], benchmark.Progress(), store=ScoreStore(store_path))
+    assert calls == [] and third.reused == 4 and third.scores == second.scores
+
+
+def test_stored_scores_belong_to_one_method_version_image_and_protocol(tmp_path: Path) -> None:
+    from model.score_store import ScoreStore
+
+    store = ScoreStore(tmp_path / "scores.jsonl")
+    method, calls = counting_method("slow")
+    method.store_key = "slow v1"
+    run_method(method, tiny_sets(), [25], ["float"], benchmark.Progress(), store=store)
+    calls.clear()
+    run_method(method, tiny_sets(), [25], ["8bit"], benchmark.Progress(), store=store)
+    assert len(calls) == 2
+    method.store_key = "slow v2"
+    calls.clear()
+    run_method(method, tiny_sets(), [25], ["float"], benchmark.Progress(), store=store)
+    assert len(calls) == 2
+    changed = {"Tiny": [CleanImage(k, f"{k}.png", 255 - gradient_image()) for k in range(2)]}
+    calls.clear()
+    run_method(method, changed, [25], ["float"], benchmark.Progress(), store=store)
+    assert len(calls) == 2
+    unstored, unstored_calls = counting_method("fast")
+    run_method(unstored, tiny_sets(), [25], ["float"], benchmark.Progress(), store=store)
+    run_method(unstored, tiny_sets(), [25], ["float"], benchmark.Progress(), store=store)
+    assert len(unstored_calls) == 4
+
+
 def test_nlm_tuning_flags_a_best_h_on_the_grid_edge(monkeypatch: pytest.MonkeyPatch) -> None:
     clean = gradient_image()
     largest_h = max(benchmark.NLM_H_FACTORS) * 25
@@ -283,6 +331,15 @@ def test_rendered_report_has_method_paper_auto_nlm_and_speed_rows() -> None:
     assert "- Note: seed CAE (seed-cae): skipped, not found" in lines
     assert "- Command: `python -m model.benchmark --quick`" in lines
     assert not any("Partial results" in line for line in lines)
+    assert not any("Stored scores" in line for line in lines)
+
+
+def test_the_report_says_how_many_scores_came_from_the_store() -> None:
+    report = sample_report()
+    report["score_store"] = "/cache/scores.jsonl"
+    report["methods"][0].update(image_scores=660, reused_scores=600)
+    markdown = render_markdown(report)
+    assert "default: 600 of 660 image scores" in markdown and "`/cache/scores.jsonl`" in markdown
 
 
 def test_a_busy_machine_is_flagged_and_an_idle_one_is_not() -> None:
