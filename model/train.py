@@ -56,6 +56,8 @@ class TrainConfig:
     max_saturation: float = 2.0
     hue_rotate: bool = False
     synthetic_share: float = 0.0
+    zoom_probability: float = 0.0
+    max_zoom: float = 2.0
     learning_rate: float = 4e-4
     min_learning_rate: float = 1e-6
     warmup_steps: int = 500
@@ -219,6 +221,8 @@ def train(
         config.hue_rotate,
         synthetic.dead_leaves_set(SYNTHETIC_COUNT, SYNTHETIC_SIZE, config.seed) if config.synthetic_share else None,
         config.synthetic_share,
+        config.zoom_probability,
+        config.max_zoom,
     )
     validator = Validator(validation_images) if validation_images else None
     mix = parse_mix(config.noise_mix)
@@ -301,6 +305,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--synthetic-share", type=float, default=defaults.synthetic_share, help="share of dead-leaves patches"
     )
+    parser.add_argument("--zoom-probability", type=float, default=defaults.zoom_probability, help="share of enlarged patches")
+    parser.add_argument("--max-zoom", type=float, default=defaults.max_zoom)
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     parser.add_argument("--loss", choices=["l1", "l2"], default=defaults.loss)
     parser.add_argument("--no-bf16", dest="bf16", action="store_false")
@@ -326,6 +332,8 @@ def main(argv: list[str] | None = None) -> None:
         max_saturation=args.max_saturation,
         hue_rotate=args.hue_rotate,
         synthetic_share=args.synthetic_share,
+        zoom_probability=args.zoom_probability,
+        max_zoom=args.max_zoom,
         learning_rate=args.learning_rate,
         loss=args.loss,
         bf16=args.bf16,

@@ -267,3 +267,18 @@ def test_run_with_synthetic_images_and_hue_rotation_resumes_exactly(
     for a, b in zip(straight["ema"].state_dict().values(), resumed["ema"].state_dict().values()):
         torch.testing.assert_close(a, b)
     assert resumed["config"].synthetic_share == 0.5 and resumed["config"].hue_rotate
+
+
+def test_zoomed_patches_are_enlarged_crops_and_smoother() -> None:
+    from model import data
+
+    rng = np.random.default_rng(0)
+    texture = rng.integers(0, 256, size=(64, 64, 3), dtype=np.uint8)
+
+    def roughness(batch: torch.Tensor) -> float:
+        return float(batch.diff(dim=3).abs().mean())
+
+    plain = data.PatchSampler([texture], 32).sample(16, np.random.default_rng(1))
+    zoomed = data.PatchSampler([texture], 32, zoom_probability=1.0, max_zoom=3.0).sample(16, np.random.default_rng(1))
+    assert zoomed.shape == plain.shape and zoomed.min() >= 0 and zoomed.max() <= 1
+    assert roughness(zoomed) < 0.7 * roughness(plain)
