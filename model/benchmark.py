@@ -593,7 +593,8 @@ def render_markdown(report: dict[str, Any]) -> str:
                 f"- Stored scores: {method['label']}: {method['reused_scores']} of {method['image_scores']} image "
                 f"scores come from earlier runs of this benchmark on this machine, on the same noisy images "
                 f"(score store `{report['score_store']}`); `--fresh` computes them all again. Its speed counts "
-                + (f"{method['timing_images']} images denoised in this run only to time it."
+                + (f"{method['timing_images']} image{'s' if method['timing_images'] != 1 else ''} denoised in this run "
+                   "only to time it."
                    if method.get("timing_images") else "only the images denoised in this run.")
             )
     busy = busy_machine_note(machine)
