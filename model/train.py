@@ -31,6 +31,7 @@ from denoiser_app.core.noise_level import estimate_sigma_batch
 from denoiser_app.core.progress import Progress
 from model import data, synthetic
 from model.archs import build
+from model.archs.common import grow_into
 from model.noise import add_noise, camera, parse_mix
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -154,10 +155,15 @@ def _load_training_images(config: TrainConfig) -> tuple[list[np.ndarray], list[n
     return train, validation
 
 
-def _initial_weights(network: nn.Module, init_from: str) -> None:
-    """Start from an exported model's weights (fine-tuning)."""
+def load_initial_weights(network: nn.Module, init_from: str) -> None:
+    """Start from an exported model's weights (fine-tuning), grown first if ``network`` is wider."""
     scripted, _ = load_model_file(Path(init_from))
-    network.load_state_dict(scripted.state_dict())
+    weights = scripted.state_dict()
+    own = network.state_dict()
+    if all(weights[name].shape == tensor.shape for name, tensor in own.items()):
+        network.load_state_dict(weights)
+    else:
+        grow_into(network, weights)
 
 
 def train(
@@ -186,7 +192,7 @@ def train(
     torch.manual_seed(config.seed)
     network = build(config.arch, **config.arch_options)
     if config.init_from and not checkpoint_path.exists():
-        _initial_weights(network, config.init_from)
+        load_initial_weights(network, config.init_from)
     # channels-last lets oneDNN use its fastest (AMX/AVX-512 bf16) convolutions
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     network = network.to(memory_format=memory_format)

@@ -49,3 +49,31 @@ def test_flops_per_pixel_counts_the_convolutions() -> None:
     # transposed conv 8->4 on 1/16 (after two pools), and conv 4->3 on every pixel
     expected = 2 * (3 * 4 * 9 + 4 * 8 * 9 / 4 + 8 * 4 * 16 / 16 + 4 * 3 * 9)
     assert flops_per_pixel(network) == pytest.approx(expected, rel=0.01)
+
+
+@pytest.mark.parametrize("wider", [(12, 16), (12, 24)])
+def test_a_grown_network_computes_what_the_smaller_one_did(wider: tuple[int, int]) -> None:
+    from model.archs.common import grow_into
+
+    torch.manual_seed(0)
+    smaller = build("nm_unet", widths=[8, 16], blocks=1).eval()
+    grown = build("nm_unet", widths=list(wider), blocks=1).eval()
+    grow_into(grown, smaller.state_dict())
+    image, noise_map = torch.rand(1, 3, 20, 28), torch.full((1, 1, 20, 28), 0.1)
+    with torch.no_grad():
+        torch.testing.assert_close(grown(image, noise_map), smaller(image, noise_map))
+    assert grown.head.weight[8:].abs().sum() > 0  # the added channels are not dead
+
+
+def test_fine_tuning_a_wider_network_starts_from_the_narrower_model(tmp_path) -> None:
+    from model.export import export
+    from model.train import load_initial_weights
+
+    torch.manual_seed(0)
+    smaller = build("nm_unet", widths=[8, 16], blocks=1).eval()
+    export(smaller, tmp_path / "small.pt", "nm_unet", {"widths": [8, 16], "blocks": 1})
+    grown = build("nm_unet", widths=[12, 16], blocks=1).eval()
+    load_initial_weights(grown, str(tmp_path / "small.pt"))
+    image, noise_map = torch.rand(1, 3, 16, 16), torch.full((1, 1, 16, 16), 0.2)
+    with torch.no_grad():
+        torch.testing.assert_close(grown(image, noise_map), smaller(image, noise_map))
