@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -60,69 +61,76 @@ def split_training_files(folder: Path) -> tuple[list[Path], list[Path]]:
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-class PatchSampler:
-    """Random crops with flips and 90-degree rotations from images held in memory.
+@dataclass(frozen=True)
+class Augmentation:
+    """How training patches are varied beyond random crops, flips and 90-degree rotations.
 
-    With ``colour_augment`` each patch also gets its channels in a random
-    order, and a share of patches get their saturation raised and (with
-    ``hue_rotate``) their hues turned by a random angle about the grey axis.
-    ``synthetic`` images (see ``model.synthetic``) replace a ``synthetic_share``
-    of the patches. A ``zoom_probability`` share of patches are cut smaller
-    and enlarged (up to ``max_zoom`` times): the training photos are small
-    (about 0.15 MP) and dense with detail at the pixel level, while photos
-    from today's cameras, and the McMaster and Kodak crops, are smooth over
-    many pixels. The training
-    photos (BSDS) are muted and their channels strongly correlated; photos of
-    saturated subjects (flowers, fabric, the McMaster set) are not, and a
-    model that only saw muted colour leans on that correlation and smears
-    colour edges.
+    The training photos (BSDS) are muted, their channels strongly correlated,
+    and small (about 0.15 MP), so dense with detail at the pixel level.
+    Photos of saturated subjects (flowers, fabric, stained glass) are not
+    muted, and photos from today's cameras are smooth over many pixels; a
+    model that only saw BSDS leans on the channel correlation, smears
+    saturated colour edges and flattens fine colour texture.
+
+    - ``colour``: every patch gets its channels in a random order, and a
+      ``saturate_probability`` share get their saturation raised up to
+      ``max_saturation`` times; with ``hue_rotate`` every patch's hues also
+      turn by a random angle about the grey axis.
+    - ``synthetic_share``: that share of patches come from synthetic
+      dead-leaves images (``model.synthetic``) instead of photos.
+    - ``zoom_probability``: that share of patches are cut smaller and
+      enlarged, up to ``max_zoom`` times.
+    """
+
+    colour: bool = False
+    saturate_probability: float = 0.3
+    max_saturation: float = 2.0
+    hue_rotate: bool = False
+    synthetic_share: float = 0.0
+    zoom_probability: float = 0.0
+    max_zoom: float = 2.0
+
+
+class PatchSampler:
+    """Random patches from images held in memory, varied as ``augmentation`` says.
 
     All randomness comes from the ``numpy.random.Generator`` passed in, so a
     training run that restores that generator's state resumes exactly.
+    Variations that are switched off draw nothing from it, so runs saved
+    before a variation existed resume and repeat exactly as before.
     """
 
     def __init__(
         self,
         images: list[np.ndarray],
         patch_size: int,
-        colour_augment: bool = False,
-        saturate_probability: float = 0.3,
-        max_saturation: float = 2.0,
-        hue_rotate: bool = False,
+        augmentation: Augmentation = Augmentation(),
         synthetic: list[np.ndarray] | None = None,
-        synthetic_share: float = 0.0,
-        zoom_probability: float = 0.0,
-        max_zoom: float = 2.0,
     ) -> None:
         usable = [im for im in images if min(im.shape[:2]) >= patch_size]
         if not usable:
             raise ValueError(f"no training image is at least {patch_size} px on each side")
         self.images = usable
         self.patch_size = patch_size
-        self.colour_augment = colour_augment
-        self.saturate_probability = saturate_probability
-        self.max_saturation = max_saturation
-        self.hue_rotate = hue_rotate
         self.synthetic = [im for im in synthetic or [] if min(im.shape[:2]) >= patch_size]
-        self.synthetic_share = synthetic_share if self.synthetic else 0.0
-        self.zoom_probability = zoom_probability
-        self.max_zoom = max_zoom
+        if augmentation.synthetic_share and not self.synthetic:
+            raise ValueError(f"a synthetic share needs synthetic images of at least {patch_size} px")
+        self.augmentation = augmentation
 
     def _pick_image(self, rng: np.random.Generator) -> np.ndarray:
-        # Runs without synthetic images draw nothing extra, so they resume and
-        # repeat exactly as before synthetic images existed.
-        if self.synthetic_share and rng.random() < self.synthetic_share:
+        share = self.augmentation.synthetic_share
+        if share and rng.random() < share:
             return self.synthetic[rng.integers(len(self.synthetic))]
         return self.images[rng.integers(len(self.images))]
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> torch.Tensor:
         size = self.patch_size
+        augmentation = self.augmentation
         patches = np.empty((batch_size, size, size, 3), dtype=np.uint8)
         for i in range(batch_size):
             image = self._pick_image(rng)
-            # Drawn only when zooming is on, so older runs resume exactly.
-            zoom = self.zoom_probability and rng.random() < self.zoom_probability
-            crop = round(size / rng.uniform(1.0, self.max_zoom)) if zoom else size
+            zoom = augmentation.zoom_probability and rng.random() < augmentation.zoom_probability
+            crop = round(size / rng.uniform(1.0, augmentation.max_zoom)) if zoom else size
             top = rng.integers(image.shape[0] - crop + 1)
             left = rng.integers(image.shape[1] - crop + 1)
             patch = image[top : top + crop, left : left + crop]
@@ -133,19 +141,20 @@ class PatchSampler:
                 patch = patch[:, ::-1]
             patches[i] = patch
         batch = torch.from_numpy(patches).permute(0, 3, 1, 2).float().div_(255.0)
-        if self.colour_augment:
+        if augmentation.colour:
             batch = self._augment_colour(batch, rng)
         return batch
 
     def _augment_colour(self, batch: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         orders = torch.from_numpy(np.stack([rng.permutation(3) for _ in range(len(batch))]))
         batch = batch[torch.arange(len(batch))[:, None], orders]
-        saturate = rng.random(len(batch)) < self.saturate_probability
-        gains = np.where(saturate, rng.uniform(1.0, self.max_saturation, len(batch)), 1.0)
+        augmentation = self.augmentation
+        saturate = rng.random(len(batch)) < augmentation.saturate_probability
+        gains = np.where(saturate, rng.uniform(1.0, augmentation.max_saturation, len(batch)), 1.0)
         grey = torch.einsum("nchw,c->nhw", batch, torch.from_numpy(LUMA)).unsqueeze(1)
         gain = torch.from_numpy(gains.astype(np.float32)).view(-1, 1, 1, 1)
         chroma = batch - grey
-        if self.hue_rotate:
+        if augmentation.hue_rotate:
             chroma = _rotate_about_grey(chroma, rng.uniform(0.0, 2 * np.pi, len(batch)))
         return (grey + gain * chroma).clamp_(0.0, 1.0)
 

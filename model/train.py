@@ -70,6 +70,17 @@ class TrainConfig:
     validate_every: int = 1000
     init_from: str = ""
 
+    def augmentation(self) -> data.Augmentation:
+        return data.Augmentation(
+            colour=self.colour_augment,
+            saturate_probability=self.saturate_probability,
+            max_saturation=self.max_saturation,
+            hue_rotate=self.hue_rotate,
+            synthetic_share=self.synthetic_share,
+            zoom_probability=self.zoom_probability,
+            max_zoom=self.max_zoom,
+        )
+
 
 def learning_rate_at(step: int, config: TrainConfig) -> float:
     """Linear warm-up, then cosine decay to ``min_learning_rate``."""
@@ -218,18 +229,11 @@ def train(
         log.write(f"new run: {json.dumps(asdict(config))}")
 
     train_images, validation_images = _load_training_images(config)
-    sampler = data.PatchSampler(
-        train_images,
-        config.patch_size,
-        config.colour_augment,
-        config.saturate_probability,
-        config.max_saturation,
-        config.hue_rotate,
-        synthetic.dead_leaves_set(SYNTHETIC_COUNT, SYNTHETIC_SIZE, config.seed) if config.synthetic_share else None,
-        config.synthetic_share,
-        config.zoom_probability,
-        config.max_zoom,
+    augmentation = config.augmentation()
+    synthetic_images = (
+        synthetic.dead_leaves_set(SYNTHETIC_COUNT, SYNTHETIC_SIZE, config.seed) if augmentation.synthetic_share else None
     )
+    sampler = data.PatchSampler(train_images, config.patch_size, augmentation, synthetic_images)
     validator = Validator(validation_images) if validation_images else None
     mix = parse_mix(config.noise_mix)
     loss_fn = F.l1_loss if config.loss == "l1" else F.mse_loss

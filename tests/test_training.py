@@ -168,7 +168,7 @@ def test_colour_augmentation_reorders_channels_and_raises_saturation_without_cha
     colourful = (warm + rng.integers(-20, 20, size=(40, 40, 3))).astype(np.uint8)
     grey = np.repeat(rng.integers(0, 256, size=(40, 40, 1), dtype=np.uint8), 3, axis=2)
     plain = data.PatchSampler([colourful], 32).sample(64, np.random.default_rng(1))
-    augmented = data.PatchSampler([colourful], 32, colour_augment=True, saturate_probability=1.0).sample(
+    augmented = data.PatchSampler([colourful], 32, data.Augmentation(colour=True, saturate_probability=1.0)).sample(
         64, np.random.default_rng(1)
     )
     assert augmented.shape == plain.shape and augmented.min() >= 0 and augmented.max() <= 1
@@ -179,7 +179,7 @@ def test_colour_augmentation_reorders_channels_and_raises_saturation_without_cha
     assert spread(augmented) > 1.3 * spread(plain)
     assert {tuple(row.argsort().tolist()) for row in plain.mean(dim=(2, 3))} == {(2, 1, 0)}
     assert len({tuple(row.argsort().tolist()) for row in augmented.mean(dim=(2, 3))}) == 6
-    grey_batch = data.PatchSampler([grey], 32, colour_augment=True, saturate_probability=1.0).sample(
+    grey_batch = data.PatchSampler([grey], 32, data.Augmentation(colour=True, saturate_probability=1.0)).sample(
         8, np.random.default_rng(2)
     )
     torch.testing.assert_close(grey_batch[:, 0], grey_batch[:, 2])
@@ -246,11 +246,13 @@ def test_synthetic_share_decides_where_patches_come_from() -> None:
     photo = np.full((40, 40, 3), 128, dtype=np.uint8)
     leaves = np.full((40, 40, 3), 7, dtype=np.uint8)
     rng = np.random.default_rng(0)
-    only_synthetic = data.PatchSampler([photo], 32, synthetic=[leaves], synthetic_share=1.0).sample(8, rng)
+    only_synthetic = data.PatchSampler([photo], 32, data.Augmentation(synthetic_share=1.0), [leaves]).sample(8, rng)
     assert torch.all(only_synthetic == 7 / 255)
-    half = data.PatchSampler([photo], 32, synthetic=[leaves], synthetic_share=0.5).sample(64, rng)
+    half = data.PatchSampler([photo], 32, data.Augmentation(synthetic_share=0.5), [leaves]).sample(64, rng)
     from_leaves = (half[:, 0, 0, 0] == 7 / 255).float().mean()
     assert 0.3 < from_leaves < 0.7
+    with pytest.raises(ValueError, match="synthetic"):
+        data.PatchSampler([photo], 32, data.Augmentation(synthetic_share=0.5), [])
 
 
 def test_run_with_synthetic_images_and_hue_rotation_resumes_exactly(
@@ -279,6 +281,6 @@ def test_zoomed_patches_are_enlarged_crops_and_smoother() -> None:
         return float(batch.diff(dim=3).abs().mean())
 
     plain = data.PatchSampler([texture], 32).sample(16, np.random.default_rng(1))
-    zoomed = data.PatchSampler([texture], 32, zoom_probability=1.0, max_zoom=3.0).sample(16, np.random.default_rng(1))
+    zoomed = data.PatchSampler([texture], 32, data.Augmentation(zoom_probability=1.0, max_zoom=3.0)).sample(16, np.random.default_rng(1))
     assert zoomed.shape == plain.shape and zoomed.min() >= 0 and zoomed.max() <= 1
     assert roughness(zoomed) < 0.7 * roughness(plain)
