@@ -53,11 +53,11 @@ class TrainConfig:
     batch_size: int = 16
     patch_size: int = 128
     colour_augment: bool = True
-    saturate_probability: float = 0.3
-    max_saturation: float = 2.0
-    hue_rotate: bool = False
-    synthetic_share: float = 0.0
-    zoom_probability: float = 0.0
+    saturate_probability: float = 0.5
+    max_saturation: float = 3.0
+    hue_rotate: bool = True
+    synthetic_share: float = 0.2
+    zoom_probability: float = 0.3
     max_zoom: float = 2.0
     learning_rate: float = 4e-4
     min_learning_rate: float = 1e-6
@@ -80,6 +80,18 @@ class TrainConfig:
             zoom_probability=self.zoom_probability,
             max_zoom=self.max_zoom,
         )
+
+
+# What runs saved before a setting existed did; they resume doing the same.
+BEFORE_IT_EXISTED: dict[str, Any] = {
+    "colour_augment": False,
+    "saturate_probability": 0.3,
+    "max_saturation": 2.0,
+    "hue_rotate": False,
+    "synthetic_share": 0.0,
+    "zoom_probability": 0.0,
+    "max_zoom": 2.0,
+}
 
 
 def learning_rate_at(step: int, config: TrainConfig) -> float:
@@ -195,8 +207,7 @@ def train(
     checkpoint_path = run_dir / CHECKPOINT_NAME
     config_path = run_dir / "config.json"
     if checkpoint_path.exists():
-        # Runs saved before colour augmentation existed trained without it.
-        config = TrainConfig(**{"colour_augment": False, **json.loads(config_path.read_text())})
+        config = TrainConfig(**{**BEFORE_IT_EXISTED, **json.loads(config_path.read_text())})
     else:
         config_path.write_text(json.dumps(asdict(config), indent=1))
 
@@ -311,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-colour-augment", dest="colour_augment", action="store_false")
     parser.add_argument("--saturate-probability", type=float, default=defaults.saturate_probability)
     parser.add_argument("--max-saturation", type=float, default=defaults.max_saturation)
-    parser.add_argument("--hue-rotate", action="store_true", help="turn hues by random angles")
+    parser.add_argument("--no-hue-rotate", dest="hue_rotate", action="store_false", help="keep hues as they are")
     parser.add_argument(
         "--synthetic-share", type=float, default=defaults.synthetic_share, help="share of dead-leaves patches"
     )

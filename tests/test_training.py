@@ -10,9 +10,17 @@ import torch
 from denoiser_app.core.engine import load_denoiser
 from denoiser_app.core.modelfile import read_metadata
 from denoiser_app.core.progress import Progress
-from model import noise
+from model import data, noise
 from model.export import export, network_from_checkpoint
-from model.train import CHECKPOINT_NAME, LOG_NAME, TrainConfig, learning_rate_at, parse_validation, train
+from model.train import (
+    BEFORE_IT_EXISTED,
+    CHECKPOINT_NAME,
+    LOG_NAME,
+    TrainConfig,
+    learning_rate_at,
+    parse_validation,
+    train,
+)
 from tests.conftest import noisy_photo, write_png
 
 
@@ -35,6 +43,7 @@ def _config(folder: Path, **changes) -> TrainConfig:
         warmup_steps=2,
         validate_every=3,
         bf16=False,
+        synthetic_share=0.0,
     )
     settings.update(changes)
     return TrainConfig(**settings)
@@ -48,6 +57,20 @@ class StopAfter(Progress):
     def on_update(self, update) -> None:
         if update.done >= self.steps:
             self.cancel()
+
+
+def test_runs_saved_before_a_setting_existed_resume_without_it(clean_folder: Path, tmp_path: Path) -> None:
+    import json
+
+    run = tmp_path / "old run"
+    train(_config(clean_folder), run, progress=StopAfter(2), echo=False)
+    saved = json.loads((run / "config.json").read_text())
+    for key in BEFORE_IT_EXISTED:
+        del saved[key]
+    (run / "config.json").write_text(json.dumps(saved))
+    resumed = train(_config(clean_folder), run, echo=False)["config"]
+    assert resumed.augmentation() == data.Augmentation()  # nothing beyond crops, flips and rotations
+    assert TrainConfig().augmentation() != data.Augmentation()
 
 
 def test_resumed_run_matches_uninterrupted_run(clean_folder: Path, tmp_path: Path) -> None:
@@ -262,7 +285,7 @@ def test_run_with_synthetic_images_and_hue_rotation_resumes_exactly(
 
     monkeypatch.setattr(model.train, "SYNTHETIC_COUNT", 3)
     monkeypatch.setattr(model.train, "SYNTHETIC_SIZE", 48)
-    config = _config(clean_folder, hue_rotate=True, synthetic_share=0.5, max_saturation=3.0)
+    config = _config(clean_folder, synthetic_share=0.5)
     straight = train(config, tmp_path / "straight", echo=False)
     train(config, tmp_path / "split", progress=StopAfter(3), echo=False)
     resumed = train(config, tmp_path / "split", echo=False)

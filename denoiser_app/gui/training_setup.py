@@ -139,6 +139,9 @@ def training_config(choices: TrainingChoices, overrides: Mapping[str, Any] | Non
         warmup_steps=WARMUP_STEPS,
         ema_decay=EMA_DECAY,
         validate_every=VALIDATE_EVERY,
+        # The point is to learn the user's own photos; synthetic shapes would
+        # dilute them and cost half a minute to make before the first step.
+        synthetic_share=0.0,
     )
     if choices.base is None:
         config = TrainConfig(arch=SCRATCH_ARCH, **common)

@@ -221,6 +221,7 @@ def test_a_short_fine_tune_saves_a_loadable_model_and_announces_it(
     recipe = metadata["recipe"]
     assert (recipe["init_from"], recipe["arch"], recipe["arch_options"]) == (str(tiny_base), "nm_unet", TINY_NETWORK)
     assert (recipe["noise_mix"], recipe["total_steps"], recipe["train_dirs"]) == ("gaussian", 4, [str(clean_photos)])
+    assert recipe["synthetic_share"] == 0.0 and recipe["colour_augment"]  # the user's own photos only
     assert load_denoiser(path, "cpu").denoise(noisy_photo(40, 40), 10.0).pixels.shape == (40, 40, 3)
 
     assert not dialog.is_running() and dialog.start_button.isEnabled() and dialog.folder_edit.isEnabled()
