@@ -697,6 +697,39 @@ def test_jpeg_iptc_survives_byte_for_byte(tmp_path: Path, full_metadata: ImageMe
     assert iptc[(2, 25)] == [b"sea", b"Brittany"]
 
 
+def extended_xmp_payloads(guid: bytes, packet: bytes, chunk: int) -> tuple[bytes, ...]:
+    """Extended XMP segments as Photoshop writes them: header, GUID, full length, offset, piece."""
+    header = b"http://ns.adobe.com/xmp/extension/\x00" + guid
+    return tuple(
+        header + struct.pack(">II", len(packet), offset) + packet[offset : offset + chunk]
+        for offset in range(0, len(packet), chunk)
+    )
+
+
+def test_jpeg_extended_xmp_survives_byte_for_byte_and_other_formats_say_they_drop_it(
+    tmp_path: Path, full_metadata: ImageMetadata
+) -> None:
+    guid = b"0123456789ABCDEF0123456789ABCDEF"
+    main_xmp = full_metadata.xmp.replace(b"</rdf:RDF>", b"<!-- xmpNote:HasExtendedXMP=" + guid + b" --></rdf:RDF>")
+    extended = extended_xmp_payloads(guid, b"<x:xmpmeta>" + bytes(range(256)) * 400 + b"</x:xmpmeta>", 65000)
+    assert len(extended) == 2
+    jpeg = encoded_with_pillow(random_samples(8, 8, 3, 8), "JPEG", xmp=main_xmp)
+    segments = b"".join(b"\xff\xe1" + struct.pack(">H", 2 + len(p)) + p for p in extended)
+    (tmp_path / "source.jpg").write_bytes(jpeg[:2] + segments + jpeg[2:])
+
+    source = read_image(tmp_path / "source.jpg")
+    assert source.metadata.extended_xmp == extended and source.metadata.xmp == main_xmp
+    assert write_image(tmp_path / "out.jpg", source) == []
+    written = jpeg_segments((tmp_path / "out.jpg").read_bytes())
+    app1 = [payload for marker, payload in written if marker == 0xE1]
+    assert app1[-2:] == list(extended)  # after the main XMP packet that names them
+    assert read_image(tmp_path / "out.jpg").metadata.extended_xmp == extended
+
+    notes = write_image(tmp_path / "out.png", source, format="png")
+    assert notes == [f"Extended XMP left out: {sum(map(len, extended)):,} bytes that only a JPEG output carries"]
+    assert read_image(tmp_path / "out.png").metadata.xmp == main_xmp
+
+
 def test_iptc_carries_through_tiff_and_back_to_jpeg(tmp_path: Path) -> None:
     image = image_from_samples(random_samples(6, 6, 3, 8), False, "JPEG", ImageMetadata(iptc=PHOTOSHOP_RESOURCES))
     write_image(tmp_path / "as.tif", image, "tiff")

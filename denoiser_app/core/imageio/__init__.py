@@ -27,9 +27,10 @@ Metadata (EXIF, ICC profile, XMP, IPTC, DPI)
     (starting ``II*\\0`` or ``MM\\0*``) without JPEG's ``Exif\\0\\0`` prefix.
     JPEG, PNG and WebP output carry EXIF, ICC and XMP byte for byte, except
     that a JPEG holds at most 65,527 bytes of EXIF and 65,504 of XMP (one
-    segment each; Extended XMP is neither read nor written): a larger block is
-    left out, the file is written anyway, and :func:`write_image` returns a
-    note saying so. DPI:
+    segment each): a larger block is left out, the file is written anyway, and
+    :func:`write_image` returns a note saying so. A JPEG's Extended XMP (the
+    part of a large XMP packet kept in further segments) goes byte for byte
+    into JPEG output; other formats leave it out with a note. DPI:
     JPEG stores whole numbers (JFIF), PNG pixels per metre, BMP pixels per metre
     (BMP keeps no EXIF, ICC or XMP), WebP has no DPI field. TIFF output carries
     ICC, XMP and DPI byte for byte too, but TIFF has no EXIF block: EXIF lives

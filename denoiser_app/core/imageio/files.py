@@ -91,8 +91,8 @@ def write_image(
     is only possible for PNG and TIFF. ``jpeg_quality`` (1..100) also sets the
     quality of lossy WebP. Bad arguments raise ValueError; failures while
     writing raise :class:`ImageWriteError` and leave any existing file alone.
-    Metadata the format cannot hold (EXIF or XMP larger than a JPEG segment)
-    is left out and the file written anyway; each such block gives one line
+    Metadata the format cannot hold (EXIF or XMP larger than a JPEG segment,
+    a JPEG's Extended XMP in other formats) is left out and the file written anyway; each such block gives one line
     in the returned list, meant for the user.
     """
     path = Path(path)
@@ -108,6 +108,9 @@ def write_image(
             notes = _WRITERS[target_format](temporary_path, image, settings)
     except Exception as error:  # encoders and the OS report failures through many types
         raise ImageWriteError(path, describe_write_failure(error)) from error
+    if image.metadata.extended_xmp and target_format != "JPEG":
+        size = sum(len(payload) for payload in image.metadata.extended_xmp)
+        notes.append(f"Extended XMP left out: {size:,} bytes that only a JPEG output carries")
     return notes
 
 

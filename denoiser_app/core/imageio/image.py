@@ -16,7 +16,9 @@ class ImageMetadata:
     ``exif`` is TIFF-structured (``II*\\0``/``MM\\0*``…) without ``Exif\\0\\0``;
     ``dpi`` is (horizontal, vertical) dots per inch; ``iptc`` is a Photoshop
     image-resource block whose resource 0x0404 holds the IPTC-IIM records
-    (see :mod:`.iptc`).
+    (see :mod:`.iptc`); ``extended_xmp`` holds the payloads of a JPEG's
+    Extended XMP segments, the rest of an XMP packet too large for one
+    segment (see :mod:`.jpeg_segments`).
     """
 
     exif: bytes | None = None
@@ -24,6 +26,7 @@ class ImageMetadata:
     xmp: bytes | None = None
     dpi: tuple[float, float] | None = None
     iptc: bytes | None = None
+    extended_xmp: tuple[bytes, ...] = ()
 
 
 @dataclass(eq=False)

@@ -14,12 +14,11 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable
 
+from denoiser_app.core.imageio.jpeg_segments import APP13, MAX_SEGMENT_PAYLOAD, jpeg_with_segments, segment
+
 PHOTOSHOP_HEADER = b"Photoshop 3.0\x00"
 IPTC_IIM_RESOURCE = 0x0404
 _RESOURCE_SIGNATURES = frozenset({b"8BIM", b"PHUT", b"AgHg", b"DCSR", b"MeSa"})
-_APP13 = b"\xff\xed"
-_MAX_SEGMENT_PAYLOAD = 65533  # a JPEG segment's length field counts itself too
-_COMMENT = 0xFE
 
 
 def resources_from_jpeg(applist: Iterable[tuple[str, bytes]]) -> bytes | None:
@@ -56,13 +55,6 @@ def jpeg_with_resources(jpeg: bytes, resources: bytes) -> bytes:
     So they follow JFIF, EXIF, XMP and ICC, as in Photoshop's files. Resources
     too large for one segment are split over several, as Photoshop does.
     """
-    room = _MAX_SEGMENT_PAYLOAD - len(PHOTOSHOP_HEADER)
-    segments = b"".join(
-        _APP13 + struct.pack(">H", 2 + len(PHOTOSHOP_HEADER) + len(piece)) + PHOTOSHOP_HEADER + piece
-        for piece in (resources[start : start + room] for start in range(0, len(resources), room))
-    )
-    position = 2  # after SOI
-    while jpeg[position] == 0xFF and (0xE0 <= jpeg[position + 1] <= 0xEF or jpeg[position + 1] == _COMMENT):
-        (length,) = struct.unpack_from(">H", jpeg, position + 2)
-        position += 2 + length
-    return jpeg[:position] + segments + jpeg[position:]
+    room = MAX_SEGMENT_PAYLOAD - len(PHOTOSHOP_HEADER)
+    pieces = (resources[start : start + room] for start in range(0, len(resources), room))
+    return jpeg_with_segments(jpeg, b"".join(segment(APP13, PHOTOSHOP_HEADER + piece) for piece in pieces))

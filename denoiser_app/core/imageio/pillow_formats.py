@@ -1,8 +1,8 @@
 """JPEG, WebP and BMP: read with Pillow; JPEG and WebP written with Pillow, BMP with OpenCV.
 
-A JPEG's IPTC (APP13) is spliced into Pillow's output, which has no option for
-it. EXIF and XMP too large for a JPEG segment are left out with a note rather
-than costing the photo.
+A JPEG's IPTC (APP13) and Extended XMP segments are spliced into Pillow's
+output, which has no option for them. EXIF and XMP too large for a JPEG
+segment are left out with a note rather than costing the photo.
 
 Pillow writes RGBA BMPs without an alpha mask, so their alpha is lost on the
 way back in; OpenCV (4.13 and later) writes a BITFIELDS header with one.
@@ -23,6 +23,7 @@ from denoiser_app.core.imageio.errors import Unreadable
 from denoiser_app.core.imageio.exif import EXIF_PREFIX, canonical_exif
 from denoiser_app.core.imageio.image import Image, ImageMetadata, WriteSettings, as_bytes, valid_dpi
 from denoiser_app.core.imageio.iptc import jpeg_with_resources, resources_from_jpeg
+from denoiser_app.core.imageio.jpeg_segments import APP1, extended_xmp_from_jpeg, jpeg_with_segments, segment
 from denoiser_app.core.imageio.opencv_codec import encoded_with_opencv
 from denoiser_app.core.imageio.samples import image_from_samples, output_samples
 
@@ -55,13 +56,14 @@ def _read_with_pillow(data: bytes, file_format: str, lossless: bool) -> Image:
         info = dict(picture.info)
         samples, has_alpha = samples_from_pillow(picture)
         converted_colour_space = picture.mode in ("CMYK", "YCbCr")
-        iptc = resources_from_jpeg(getattr(picture, "applist", ()))  # only JPEGs have an applist
+        applist = getattr(picture, "applist", ())  # only JPEGs have one
     metadata = ImageMetadata(
         exif=canonical_exif(info.get("exif")),
         icc_profile=None if converted_colour_space else as_bytes(info.get("icc_profile")),
         xmp=as_bytes(info.get("xmp")),
         dpi=_pillow_dpi(info, file_format),
-        iptc=iptc,
+        iptc=resources_from_jpeg(applist),
+        extended_xmp=extended_xmp_from_jpeg(applist),
     )
     return image_from_samples(samples, has_alpha, file_format, metadata, lossless)
 
@@ -115,15 +117,19 @@ def write_jpeg(path: Path, image: Image, settings: WriteSettings) -> list[str]:
     buffer = io.BytesIO()
     _pillow_image(samples).save(buffer, "JPEG", **options)
     encoded = buffer.getvalue()
-    path.write_bytes(jpeg_with_resources(encoded, metadata.iptc) if metadata.iptc else encoded)
+    if metadata.extended_xmp:
+        encoded = jpeg_with_segments(encoded, b"".join(segment(APP1, payload) for payload in metadata.extended_xmp))
+    if metadata.iptc:
+        encoded = jpeg_with_resources(encoded, metadata.iptc)
+    path.write_bytes(encoded)
     return notes
 
 
 def _jpeg_storable_metadata(metadata: ImageMetadata) -> tuple[ImageMetadata, list[str]]:
     """``metadata`` without the EXIF or XMP too large for a JPEG, and a note for each block left out.
 
-    Each must fit in one APP1 segment; Extended XMP, which spreads XMP over
-    several segments, is not written.
+    Each must fit in one APP1 segment. Extended XMP only goes with the main
+    XMP packet that names it.
     """
     sizes = {name: len(getattr(metadata, name) or b"") for name in _JPEG_LIMITS}
     too_large = [name for name, size in sizes.items() if size > _JPEG_LIMITS[name]]
@@ -131,7 +137,10 @@ def _jpeg_storable_metadata(metadata: ImageMetadata) -> tuple[ImageMetadata, lis
         f"{name.upper()} metadata left out: {sizes[name]:,} bytes, more than a JPEG can hold ({_JPEG_LIMITS[name]:,})"
         for name in too_large
     ]
-    return replace(metadata, **dict.fromkeys(too_large)), notes
+    dropped = dict.fromkeys(too_large)
+    if "xmp" in too_large:
+        dropped["extended_xmp"] = ()
+    return replace(metadata, **dropped), notes
 
 
 def write_webp(path: Path, image: Image, settings: WriteSettings) -> list[str]:
