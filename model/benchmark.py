@@ -278,6 +278,37 @@ def model_methods(
 # ---------------------------------------------------------------- running
 
 
+def score_cell(
+    method: Method,
+    set_name: str,
+    images: Sequence[CleanImage],
+    sigma: float,
+    protocol: str,
+    progress: Progress,
+    pool: Executor | None,
+    store: ScoreStore | None,
+) -> tuple[list[ImageScore], list[ImageScore]]:
+    """Every image's score in one cell, in image order, and those of them computed now (not stored)."""
+    where = f"{method.key} {protocol} {cell_label(set_name, sigma)}"
+    keys = {
+        image.name: score_key(method.store_key, set_name, image, sigma, protocol) for image in images
+    } if store and method.store_key else {}
+    kept = {name: found for name, key in keys.items() if (found := store.get(key))}
+    done = iter(range(len(kept) + 1, len(images) + 1))
+
+    def on_image(score: ImageScore) -> None:
+        if keys:
+            store.put(keys[score.name], score)
+        progress.image_done(where, next(done), len(images), score)
+
+    fresh = evaluate_cell(
+        method.denoise, [image for image in images if image.name not in kept], sigma, protocol,
+        on_image=on_image, pool=pool if method.parallel else None,
+    )
+    by_name = {**kept, **{score.name: score for score in fresh}}
+    return [by_name[image.name] for image in images], fresh
+
+
 def run_method(
     method: Method,
     test_sets: dict[str, list[CleanImage]],
@@ -303,25 +334,9 @@ def run_method(
         for set_name, images in test_sets.items():
             for sigma in sigmas:
                 where = f"{method.key} {protocol} {cell_label(set_name, sigma)}"
-                keys = {
-                    image.name: score_key(method.store_key, set_name, image, sigma, protocol)
-                    for image in images
-                } if store and method.store_key else {}
-                kept = {name: found for name, key in keys.items() if (found := store.get(key))}
-                done = iter(range(len(kept) + 1, len(images) + 1))
-
-                def on_image(score: ImageScore) -> None:
-                    if keys:
-                        store.put(keys[score.name], score)
-                    progress.image_done(where, next(done), len(images), score)
-
-                fresh = evaluate_cell(
-                    method.denoise, [image for image in images if image.name not in kept], sigma, protocol,
-                    on_image=on_image, pool=pool if method.parallel else None,
-                )
-                by_name = {**kept, **{score.name: score for score in fresh}}
-                scores = [by_name[image.name] for image in images]
-                run.reused += len(kept)
+                scores, fresh = score_cell(method, set_name, images, sigma, protocol, progress, pool, store)
+                kept = len(scores) - len(fresh)
+                run.reused += kept
                 run.scored += len(scores)
                 for scored_protocol in protocols if method.uint8_input else [protocol]:
                     run.scores[scored_protocol, set_name, sigma] = scores
@@ -330,7 +345,7 @@ def run_method(
                 run.megapixels += sum(s.megapixels for s in fresh)
                 progress.say(
                     f"{where}: {mean(s.psnr for s in scores):.2f} dB, SSIM {mean(s.ssim for s in scores):.4f}, "
-                    f"{len(scores)} images ({len(kept)} from the store), "
+                    f"{len(scores)} images ({kept} from the store), "
                     f"{sum(s.seconds for s in scores) / len(scores):.2f} s/image"
                 )
     if run.scored and not run.megapixels:
