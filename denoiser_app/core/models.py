@@ -12,7 +12,7 @@ from denoiser_app.core.modelfile import ModelFileError, ModelInfo, read_metadata
 
 APP_NAME = "Denoiser"
 MODEL_SUFFIX = ".pt"
-DEFAULT_MODEL = "nmunet-base"
+DEFAULT_MODEL = "nmunet-wide"
 
 
 def resources_dir() -> Path:
