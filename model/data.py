@@ -65,6 +65,9 @@ LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 class Augmentation:
     """How training patches are varied beyond random crops, flips and 90-degree rotations.
 
+    The defaults vary nothing more. The field names are those of the
+    training config, which holds the same settings.
+
     The training photos (BSDS) are muted, their channels strongly correlated,
     and small (about 0.15 MP), so dense with detail at the pixel level.
     Photos of saturated subjects (flowers, fabric, stained glass) are not
@@ -72,7 +75,7 @@ class Augmentation:
     model that only saw BSDS leans on the channel correlation, smears
     saturated colour edges and flattens fine colour texture.
 
-    - ``colour``: every patch gets its channels in a random order, and a
+    - ``colour_augment``: every patch gets its channels in a random order, and a
       ``saturate_probability`` share get their saturation raised up to
       ``max_saturation`` times; with ``hue_rotate`` every patch's hues also
       turn by a random angle about the grey axis.
@@ -82,7 +85,7 @@ class Augmentation:
       enlarged, up to ``max_zoom`` times.
     """
 
-    colour: bool = False
+    colour_augment: bool = False
     saturate_probability: float = 0.3
     max_saturation: float = 2.0
     hue_rotate: bool = False
@@ -141,7 +144,7 @@ class PatchSampler:
                 patch = patch[:, ::-1]
             patches[i] = patch
         batch = torch.from_numpy(patches).permute(0, 3, 1, 2).float().div_(255.0)
-        if augmentation.colour:
+        if augmentation.colour_augment:
             batch = self._augment_colour(batch, rng)
         return batch
 

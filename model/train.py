@@ -16,7 +16,7 @@ import json
 import math
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -71,27 +71,13 @@ class TrainConfig:
     init_from: str = ""
 
     def augmentation(self) -> data.Augmentation:
-        return data.Augmentation(
-            colour=self.colour_augment,
-            saturate_probability=self.saturate_probability,
-            max_saturation=self.max_saturation,
-            hue_rotate=self.hue_rotate,
-            synthetic_share=self.synthetic_share,
-            zoom_probability=self.zoom_probability,
-            max_zoom=self.max_zoom,
-        )
+        return data.Augmentation(**{name: getattr(self, name) for name in AUGMENTATION_FIELDS})
 
 
-# What runs saved before a setting existed did; they resume doing the same.
-BEFORE_IT_EXISTED: dict[str, Any] = {
-    "colour_augment": False,
-    "saturate_probability": 0.3,
-    "max_saturation": 2.0,
-    "hue_rotate": False,
-    "synthetic_share": 0.0,
-    "zoom_probability": 0.0,
-    "max_zoom": 2.0,
-}
+AUGMENTATION_FIELDS = tuple(f.name for f in fields(data.Augmentation))
+# Runs saved before a patch variation existed resume without it: no variation
+# beyond crops, flips and rotations is what data.Augmentation's defaults mean.
+BEFORE_IT_EXISTED: dict[str, Any] = asdict(data.Augmentation())
 
 
 def learning_rate_at(step: int, config: TrainConfig) -> float:

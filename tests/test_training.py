@@ -191,9 +191,9 @@ def test_colour_augmentation_reorders_channels_and_raises_saturation_without_cha
     colourful = (warm + rng.integers(-20, 20, size=(40, 40, 3))).astype(np.uint8)
     grey = np.repeat(rng.integers(0, 256, size=(40, 40, 1), dtype=np.uint8), 3, axis=2)
     plain = data.PatchSampler([colourful], 32).sample(64, np.random.default_rng(1))
-    augmented = data.PatchSampler([colourful], 32, data.Augmentation(colour=True, saturate_probability=1.0)).sample(
-        64, np.random.default_rng(1)
-    )
+    augmented = data.PatchSampler(
+        [colourful], 32, data.Augmentation(colour_augment=True, saturate_probability=1.0)
+    ).sample(64, np.random.default_rng(1))
     assert augmented.shape == plain.shape and augmented.min() >= 0 and augmented.max() <= 1
 
     def spread(batch: torch.Tensor) -> float:  # how far pixels sit from their own grey
@@ -202,9 +202,9 @@ def test_colour_augmentation_reorders_channels_and_raises_saturation_without_cha
     assert spread(augmented) > 1.3 * spread(plain)
     assert {tuple(row.argsort().tolist()) for row in plain.mean(dim=(2, 3))} == {(2, 1, 0)}
     assert len({tuple(row.argsort().tolist()) for row in augmented.mean(dim=(2, 3))}) == 6
-    grey_batch = data.PatchSampler([grey], 32, data.Augmentation(colour=True, saturate_probability=1.0)).sample(
-        8, np.random.default_rng(2)
-    )
+    grey_batch = data.PatchSampler(
+        [grey], 32, data.Augmentation(colour_augment=True, saturate_probability=1.0)
+    ).sample(8, np.random.default_rng(2))
     torch.testing.assert_close(grey_batch[:, 0], grey_batch[:, 2])
 
 
