@@ -64,6 +64,7 @@ class TrainConfig:
     warmup_steps: int = 500
     ema_decay: float = 0.999
     loss: str = "l1"
+    loss_weighting: str = "flat"
     bf16: bool = True
     channels_last: bool = True
     seed: int = 0
@@ -77,7 +78,33 @@ class TrainConfig:
 AUGMENTATION_FIELDS = tuple(f.name for f in fields(data.Augmentation))
 # Runs saved before a patch variation existed resume without it: no variation
 # beyond crops, flips and rotations is what data.Augmentation's defaults mean.
-BEFORE_IT_EXISTED: dict[str, Any] = asdict(data.Augmentation())
+BEFORE_IT_EXISTED: dict[str, Any] = {**asdict(data.Augmentation()), "loss_weighting": "flat"}
+
+# Below this level the weight stops growing: a near-clean patch needs no more
+# emphasis than a lightly noisy one.
+WEIGHTING_SIGMA_FLOOR = 5.0
+
+
+def sample_weights(sigma: torch.Tensor, weighting: str) -> torch.Tensor:
+    """Per-image loss weights, averaging 1 over the batch.
+
+    "flat" weighs every image alike, so heavy noise, whose errors are largest,
+    dominates the gradient. "inverse_sigma" divides each image's error by its
+    noise level, so every noise level counts by its error relative to the
+    noise, which is what PSNR at that level measures.
+    """
+    if weighting == "flat":
+        return torch.ones_like(sigma)
+    if weighting == "inverse_sigma":
+        weights = 1.0 / (sigma.float() + WEIGHTING_SIGMA_FLOOR)
+        return weights / weights.mean()
+    raise ValueError(f"unknown loss weighting {weighting!r}; use flat or inverse_sigma")
+
+
+def weighted_loss(denoised: torch.Tensor, clean: torch.Tensor, weights: torch.Tensor, loss: str) -> torch.Tensor:
+    """Mean over the batch of each image's L1 or squared error, times its weight."""
+    error = (denoised - clean).abs() if loss == "l1" else (denoised - clean).square()
+    return (error.mean(dim=(1, 2, 3)) * weights).mean()
 
 
 def learning_rate_at(step: int, config: TrainConfig) -> float:
@@ -126,6 +153,8 @@ class Validator:
         self.cases = {
             "gauss25": (clean + torch.randn(clean.shape, generator=gen) * 25 / 255, sigma),
             "camera": (camera_noisy, estimate_sigma_batch(camera_noisy)),
+            # drawn last so the earlier cases' noise, and their logged scores, stay as they were
+            "gauss15": (clean + torch.randn(clean.shape, generator=gen) * 15 / 255, torch.full((len(images),), 15.0)),
         }
 
     @torch.inference_mode()
@@ -233,7 +262,6 @@ def train(
     sampler = data.PatchSampler(train_images, config.patch_size, augmentation, synthetic_images)
     validator = Validator(validation_images) if validation_images else None
     mix = parse_mix(config.noise_mix)
-    loss_fn = F.l1_loss if config.loss == "l1" else F.mse_loss
 
     def checkpoint() -> None:
         state = {
@@ -269,7 +297,7 @@ def train(
         noise_map = noise_map_like(noisy, sigma).contiguous(memory_format=memory_format)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
             denoised = network(noisy, noise_map)
-        loss = loss_fn(denoised.float(), clean)
+        loss = weighted_loss(denoised.float(), clean, sample_weights(sigma, config.loss_weighting), config.loss)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -316,6 +344,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-zoom", type=float, default=defaults.max_zoom)
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     parser.add_argument("--loss", choices=["l1", "l2"], default=defaults.loss)
+    parser.add_argument(
+        "--loss-weighting",
+        choices=["flat", "inverse_sigma"],
+        default=defaults.loss_weighting,
+        help="inverse_sigma weighs each image's error by 1 / (sigma + 5)",
+    )
     parser.add_argument("--no-bf16", dest="bf16", action="store_false")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--validate-every", type=int, default=defaults.validate_every)
@@ -343,6 +377,7 @@ def main(argv: list[str] | None = None) -> None:
         max_zoom=args.max_zoom,
         learning_rate=args.learning_rate,
         loss=args.loss,
+        loss_weighting=args.loss_weighting,
         bf16=args.bf16,
         seed=args.seed,
         validate_every=args.validate_every,

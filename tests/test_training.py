@@ -19,7 +19,9 @@ from model.train import (
     TrainConfig,
     learning_rate_at,
     parse_validation,
+    sample_weights,
     train,
+    weighted_loss,
 )
 from tests.conftest import noisy_photo, write_png
 
@@ -70,6 +72,7 @@ def test_runs_saved_before_a_setting_existed_resume_without_it(clean_folder: Pat
     (run / "config.json").write_text(json.dumps(saved))
     resumed = train(_config(clean_folder), run, echo=False)["config"]
     assert resumed.augmentation() == data.Augmentation()  # nothing beyond crops, flips and rotations
+    assert resumed.loss_weighting == "flat"
     assert TrainConfig().augmentation() != data.Augmentation()
 
 
@@ -92,7 +95,7 @@ def test_checkpoint_exports_to_a_loadable_model(clean_folder: Path, tmp_path: Pa
     run = tmp_path / "run"
     train(_config(clean_folder, bf16=True), run, echo=False)
     network, config, step, scores = network_from_checkpoint(run / CHECKPOINT_NAME)
-    assert step == 6 and set(scores) == {"gauss25", "camera"}
+    assert step == 6 and set(scores) == {"gauss25", "camera", "gauss15"}
     out = tmp_path / "exported.pt"
     export(network, out, config["arch"], config["arch_options"], recipe=config, steps=step)
     denoiser = load_denoiser(out, "cpu")
@@ -118,6 +121,26 @@ def test_time_budget_stops_and_checkpoints(clean_folder: Path, tmp_path: Path) -
     result = train(_config(clean_folder, total_steps=10_000), tmp_path / "budget", time_budget=0.0, echo=False)
     assert result["stopped_by"] == "time budget"
     assert (tmp_path / "budget" / CHECKPOINT_NAME).exists()
+
+
+def test_inverse_sigma_weighting_leans_towards_light_noise_and_keeps_the_scale() -> None:
+    sigma = torch.tensor([0.0, 15.0, 25.0, 50.0])
+    assert torch.equal(sample_weights(sigma, "flat"), torch.ones(4))
+    weights = sample_weights(sigma, "inverse_sigma")
+    assert weights.mean().item() == pytest.approx(1.0)
+    assert all(a > b for a, b in zip(weights, weights[1:]))
+    assert (weights[1] / weights[3]).item() == pytest.approx(55 / 20)  # (50 + 5) / (15 + 5)
+    with pytest.raises(ValueError, match="unknown loss weighting"):
+        sample_weights(sigma, "by_colour")
+
+
+def test_weighted_loss_is_each_images_error_times_its_weight() -> None:
+    clean = torch.zeros(2, 3, 4, 4)
+    denoised = torch.stack([torch.full((3, 4, 4), 0.1), torch.full((3, 4, 4), -0.2)])
+    flat = torch.ones(2)
+    assert weighted_loss(denoised, clean, flat, "l1").item() == pytest.approx(0.15)
+    assert weighted_loss(denoised, clean, flat, "l2").item() == pytest.approx((0.01 + 0.04) / 2)
+    assert weighted_loss(denoised, clean, torch.tensor([2.0, 0.0]), "l1").item() == pytest.approx(0.1)
 
 
 def test_learning_rate_warms_up_then_decays() -> None:
@@ -228,11 +251,11 @@ def test_pareto_table_reads_validation_at_a_step_and_times_the_architecture(clea
     train(_config(clean_folder, arch_options={"widths": [16, 32], "blocks": 1}), tmp_path / "wide run", echo=False)
     narrow = measure("narrow", tmp_path / "narrow run", 3, threads=1, size=(96, 64))
     wide = measure("wide", tmp_path / "wide run", 3, threads=1, size=(96, 64))
-    assert set(narrow.validation) == {"gauss25", "camera"} and narrow.megapixels_per_second > 0
+    assert set(narrow.validation) == {"gauss25", "camera", "gauss15"} and narrow.megapixels_per_second > 0
     assert wide.parameters > 3 * narrow.parameters and wide.flops_per_pixel > 3 * narrow.flops_per_pixel
     assert measure("narrow", tmp_path / "narrow run", 4, threads=1, size=(96, 64)).validation == {}  # not logged at 4
     rows = table([narrow, wide], 3).splitlines()
-    assert rows[0] == "| variant | parameters | kFLOP / px | MP/s (12 MP, engine) | camera PSNR at step 3 | gauss25 PSNR at step 3 |"
+    assert rows[0] == "| variant | parameters | kFLOP / px | MP/s (12 MP, engine) | camera PSNR at step 3 | gauss15 PSNR at step 3 | gauss25 PSNR at step 3 |"
     assert rows[2].startswith('| narrow (nm_unet {"widths":[8,16],"blocks":1}) |')
 
 
