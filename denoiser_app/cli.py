@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from denoiser_app import __version__
 from denoiser_app.core.batch import BatchOptions, FileResult, Summary, check_name_suffix, plan_batch, run_batch
-from denoiser_app.core.engine import DEFAULT_TILE, available_devices, load_denoiser, parse_strength
+from denoiser_app.core.engine import DEFAULT_PASSES, DEFAULT_TILE, PASS_CHOICES, available_devices, load_denoiser, parse_strength
 from denoiser_app.core.imageio import OUTPUT_FORMATS
 from denoiser_app.core.modelfile import ModelFileError
 from denoiser_app.core.models import DEFAULT_MODEL, list_models
@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--tile", type=int, default=DEFAULT_TILE, help=f"tile size in pixels (default {DEFAULT_TILE})")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    parser.add_argument(
+        "--passes",
+        type=int,
+        choices=PASS_CHOICES,
+        default=DEFAULT_PASSES,
+        help=f"orientations each tile is denoised in and averaged: more is cleaner and slower (default {DEFAULT_PASSES})",
+    )
     parser.add_argument("--recursive", action="store_true", help="include subfolders, mirrored in the output")
     parser.add_argument("--format", choices=OUTPUT_FORMATS, default="same", help="output format (default: same as input)")
     parser.add_argument("--jpeg-quality", type=int, default=95, metavar="Q", help="JPEG quality 1-100 (default 95)")
@@ -170,7 +177,9 @@ def run(args: argparse.Namespace, options: BatchOptions, progress: BarProgress, 
     """Plan, load the model and clean every file, drawing progress; returns the exit code."""
     try:
         plan = plan_batch(args.inputs, options)
-        denoiser = load_denoiser(args.model, args.device, args.threads, on_notice=lambda m: tqdm.write(f"note: {m}"))
+        denoiser = load_denoiser(
+            args.model, args.device, args.threads, on_notice=lambda m: tqdm.write(f"note: {m}"), passes=args.passes
+        )
     except (ModelFileError, RuntimeError, ValueError) as error:
         print(f"denoiser-cli: {error}", file=sys.stderr)
         return 2

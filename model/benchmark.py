@@ -478,6 +478,8 @@ def package_version(name: str) -> str:
 def run_context(command: str, threads: int) -> dict[str, Any]:
     import cv2
 
+    from denoiser_app.core.engine import DEFAULT_PASSES, DEFAULT_TILE
+
     return {
         "command": command,
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -488,6 +490,7 @@ def run_context(command: str, threads: int) -> dict[str, Any]:
             "load_average_start": load_average(),
         },
         "threads": {"torch": threads, "opencv": cv2.getNumThreads()},
+        "engine": {"passes": DEFAULT_PASSES, "tile": DEFAULT_TILE},
         "versions": {
             name: package_version(name)
             for name in ("torch", "numpy", "opencv-python-headless", "bm3d", "bm4d", "scikit-image")
@@ -596,6 +599,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         + (f", in {report['cbm3d_processes']} processes at once (its speed is per process)"
            if report.get("cbm3d_processes", 1) > 1 else ""),
         f"- Device: CPU. Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()),
+        f"- Our models run through the engine as the app runs them: tiles of {report['engine']['tile']} px, "
+        f"each denoised in {report['engine']['passes']} orientations and averaged (`--passes`), "
+        "bf16 on CPUs with AMX",
         f"- Images per set: {images}; sigmas: {', '.join(f'{s:g}' for s in report['sigmas'])}; "
         f"protocols: {', '.join(report['protocols'])}",
         "- Noise: image i (0-based position in the sorted file list) uses `numpy.random.default_rng(i)`; "

@@ -290,3 +290,16 @@ def test_outputs_inside_the_input_are_not_taken_as_inputs_on_a_rerun(shoot: Path
 def test_a_drive_root_needs_an_explicit_output_folder() -> None:
     plan = plan_batch([Path("/")], options())
     assert not plan.files and "root of a drive" in plan.problems[0][1]
+
+
+def test_cli_passes_reach_the_engine(tmp_path: Path, tiny_model: Path, capsys) -> None:
+    write_png(tmp_path / "in" / "photo.png", noisy_photo(40, 48))
+    outputs = {}
+    for passes in ("1", "4"):
+        out = tmp_path / f"out {passes}"
+        assert cli.main([str(tmp_path / "in"), "-o", str(out), "--model", str(tiny_model), "--strength", "20", "--passes", passes]) == 0
+        outputs[passes] = np.asarray(Image.open(out / "photo.png"))
+    assert not np.array_equal(outputs["1"], outputs["4"])
+    with pytest.raises(SystemExit):
+        cli.main([str(tmp_path / "in"), "--passes", "3"])
+    assert "--passes" in capsys.readouterr().err

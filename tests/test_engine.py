@@ -153,3 +153,32 @@ def test_batch_and_single_image_estimates_agree() -> None:
     together = estimate_sigma_batch(batch)
     for image, sigma in zip(images, together.tolist()):
         assert sigma == pytest.approx(estimate_sigma(image.astype(np.float32)), rel=0.05)
+
+
+def test_passes_average_the_network_over_turned_and_mirrored_views(tiny_model) -> None:
+    # One tile; with the edge context both sides are multiples of 16, so the
+    # network pads nothing that turning would move.
+    image = 0.4 + 0.2 * noisy_photo(48, 64)
+    single = load_denoiser(tiny_model, "cpu", precision="fp32", passes=1)
+    orientations = [  # (view, undo) for identity, quarter turn, mirror, half turn
+        (lambda x: x, lambda y: y),
+        (lambda x: np.rot90(x), lambda y: np.rot90(y, -1)),
+        (lambda x: x[:, ::-1], lambda y: y[:, ::-1]),
+        (lambda x: np.rot90(x, 2), lambda y: np.rot90(y, -2)),
+    ]
+    views = [undo(single.denoise(np.ascontiguousarray(view(image)), 20.0).pixels) for view, undo in orientations]
+    # The untrained network overshoots [0, 1] here and there; where no view was
+    # clipped, the average of the passes must match exactly.
+    unclipped = np.all([(v > 0.0) & (v < 1.0) for v in views], axis=0)
+    assert unclipped.mean() > 0.5
+    for passes in (2, 4):
+        averaged = load_denoiser(tiny_model, "cpu", precision="fp32", passes=passes).denoise(image, 20.0).pixels
+        np.testing.assert_allclose(averaged[unclipped], np.mean(views[:passes], axis=0)[unclipped], atol=1e-5)
+    assert not np.allclose(views[0], views[1], atol=1e-4)
+
+
+def test_passes_keep_grey_grey_and_only_the_offered_counts_load(tiny_model) -> None:
+    grey = noisy_photo(40, 50, channels=1)
+    assert load_denoiser(tiny_model, "cpu", passes=8).denoise(grey, 10.0).pixels.shape == (40, 50, 1)
+    with pytest.raises(ValueError, match="passes must be one of 1, 2, 4, 8"):
+        load_denoiser(tiny_model, "cpu", passes=3)

@@ -294,6 +294,7 @@ def sample_report() -> dict:
         "date": "2025-01-01T00:00:00+00:00",
         "machine": {"cpu": "Test CPU", "cores": 2, "platform": "test", "load_average_start": [0.1, 0.1, 0.1]},
         "threads": {"torch": 2, "opencv": 2},
+        "engine": {"passes": 2, "tile": 512},
         "versions": {"torch": "x"},
     }
     options = {"sets": ["Kodak24"], "sigmas": [25.0, 30.0], "protocols": ["float"], "images_per_set": {"Kodak24": 2}}
@@ -416,6 +417,7 @@ def test_rendered_report_lists_the_targets_and_the_photo_speed() -> None:
     assert "| 12 MP photo end to end ≥ 1 MP/s (slowest round) | 2.00 MP/s | met |" in lines
     assert "| beat CBM3D, Kodak24 σ25, float | – | not measured |" in lines
     assert "| ours: U-Net, auto strength | 512 | 6.00 / 4.00 | 2 |" in lines
+    assert any(line.startswith("- Our models run through the engine") and "in 2 orientations" in line for line in lines)
 
 
 def test_photo_speed_times_whole_runs_of_the_batch_pipeline(tiny_model: Path, tmp_path: Path) -> None:
