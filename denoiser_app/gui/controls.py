@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from superqt import QCollapsible, QLabeledSlider
 
 from denoiser_app.core.batch import BatchOptions
-from denoiser_app.core.engine import MAX_STRENGTH, MIN_TILE, Strength, available_devices
+from denoiser_app.core.engine import DEFAULT_PASSES, MAX_STRENGTH, MIN_TILE, PASS_CHOICES, Strength, available_devices
 from denoiser_app.core.models import DEFAULT_MODEL, MODEL_SUFFIX, ModelEntry
 from denoiser_app.gui.preview_worker import PreviewSettings
 from denoiser_app.gui.settings import Preferences
@@ -165,7 +165,17 @@ class OptionsPanel(QWidget):
         self.tile.setSuffix(" px")
         self.tile.setToolTip("Photos are cleaned in squares of this size. Smaller uses less memory; larger is a little faster.")
         form.addRow("Tile size:", self.tile)
+        self.passes = QComboBox()
+        for passes in PASS_CHOICES:
+            note = {1: " (fastest)", DEFAULT_PASSES: " (default)", PASS_CHOICES[-1]: " (cleanest)"}.get(passes, "")
+            self.passes.addItem(f"{passes}{note}", passes)
+        self.passes.setToolTip(
+            "Each tile is cleaned this many times, turned and mirrored, and the results averaged.\n"
+            "More passes leave fewer artefacts and take proportionally longer."
+        )
+        form.addRow("Passes:", self.passes)
         self.tile.valueChanged.connect(self.preview_settings_changed)
+        self.passes.currentIndexChanged.connect(self.preview_settings_changed)
         return content
 
     def _update_enabled(self) -> None:
@@ -244,7 +254,12 @@ class OptionsPanel(QWidget):
         self.estimate_label.setText(f"Estimated noise: {text}")
 
     def preview_settings(self) -> PreviewSettings:
-        return PreviewSettings(self.model_reference(), self.device.currentText(), self.strength_value(), self.tile.value())
+        return PreviewSettings(
+            self.model_reference(), self.device.currentText(), self.strength_value(), self.tile.value(), self.passes_value()
+        )
+
+    def passes_value(self) -> int:
+        return int(self.passes.currentData())
 
     def output_folder(self) -> Path | None:
         text = self.output_dir.text().strip()
@@ -276,6 +291,7 @@ class OptionsPanel(QWidget):
         self.policy.setCurrentIndex(1 if preferences.overwrite else 0)
         self.open_when_done.setChecked(preferences.open_when_done)
         self.tile.setValue(preferences.tile)
+        self.passes.setCurrentIndex(max(0, self.passes.findData(preferences.passes)))
         self._update_enabled()
 
     def store(self, preferences: Preferences) -> None:
@@ -289,3 +305,4 @@ class OptionsPanel(QWidget):
         preferences.overwrite = bool(self.policy.currentData())
         preferences.open_when_done = self.open_when_done.isChecked()
         preferences.tile = self.tile.value()
+        preferences.passes = self.passes_value()

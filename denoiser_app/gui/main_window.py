@@ -358,7 +358,7 @@ class MainWindow(QMainWindow):
                 allow_inside = True
         options = self.options.batch_options(self.input_bar.recursive.isChecked(), allow_inside)
         self._output_dir = output.resolve() if output else default_output_dir(sources[0])
-        return BatchJob(sources, options, model, self.options.device.currentText())
+        return BatchJob(sources, options, model, self.options.device.currentText(), self.options.passes_value())
 
     @Slot()
     def start_batch(self) -> None:

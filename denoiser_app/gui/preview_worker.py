@@ -19,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRect, QThread, QTimer, Signal, SignalInstance, Slot
 from PySide6.QtGui import QImage
 
-from denoiser_app.core.engine import Denoiser, Strength, load_denoiser
+from denoiser_app.core.engine import DEFAULT_PASSES, Denoiser, Strength, load_denoiser
 from denoiser_app.core.models import resolve_model
 from denoiser_app.core.noise_level import estimate_sigma
 from denoiser_app.core.progress import Cancelled, Progress, Update
@@ -41,10 +41,13 @@ class PreviewSettings:
     device: str
     strength: Strength
     tile: int
+    passes: int = DEFAULT_PASSES
 
     def changes_the_result(self, other: PreviewSettings) -> bool:
         """Whether switching from ``other`` changes the cleaned pixels (the tile size barely does)."""
-        return (self.model, self.device, self.strength) != (other.model, other.device, other.strength)
+        return (self.model, self.device, self.strength, self.passes) != (
+            other.model, other.device, other.strength, other.passes
+        )
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,7 @@ class PreviewWorker(QObject):
             settings = request.settings
             strength = self._ensure_sigma(request.path) if settings.strength == "auto" else settings.strength
             denoiser = self._denoiser_for(settings.model, settings.device)
+            denoiser.passes = settings.passes
             region = request.region
             height, width = pixels.shape[:2]
             top, left = max(0, region.top - MARGIN), max(0, region.left - MARGIN)

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from denoiser_app.core.engine import DEFAULT_TILE, MAX_STRENGTH
+from denoiser_app.core.engine import DEFAULT_PASSES, DEFAULT_TILE, MAX_STRENGTH, PASS_CHOICES
 
 ORGANIZATION = "Denoiser"
 APPLICATION = "Denoiser"
@@ -99,6 +99,7 @@ class Preferences(_Group):
     overwrite = Option("overwrite", False, bool)
     open_when_done = Option("open_when_done", False, bool)
     tile = Option("tile", DEFAULT_TILE, int)
+    passes = Option("passes", DEFAULT_PASSES, int, PASS_CHOICES)
 
     def clamped_strength(self) -> float:
         return min(max(self.strength, 0.0), MAX_STRENGTH)

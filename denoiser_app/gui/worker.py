@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from denoiser_app.core.atomic import temporary_sibling
 from denoiser_app.core.batch import BatchOptions, Plan, Summary, plan_batch, run_batch
-from denoiser_app.core.engine import load_denoiser
+from denoiser_app.core.engine import DEFAULT_PASSES, load_denoiser
 from denoiser_app.core.progress import Progress, Update
 from denoiser_app.gui.errors import OutputFolderError, describe_error
 from denoiser_app.gui.thread_runner import ThreadRunner
@@ -27,6 +27,7 @@ class BatchJob:
     options: BatchOptions
     model: str | None  # a model name or a .pt path; None is the default model
     device: str
+    passes: int = DEFAULT_PASSES
 
 
 def check_output_folders(plan: Plan) -> None:
@@ -76,7 +77,9 @@ class BatchWorker(QObject):
     def run(self) -> None:
         summary = Summary()
         try:
-            denoiser = load_denoiser(self.job.model, self.job.device, on_notice=self.notice.emit)
+            denoiser = load_denoiser(
+                self.job.model, self.job.device, on_notice=self.notice.emit, passes=self.job.passes
+            )
             self.model_ready.emit(denoiser.name, str(denoiser.device))
             plan = plan_batch(self.job.inputs, self.job.options)
             self.planned.emit(plan)

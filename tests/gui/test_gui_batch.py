@@ -90,6 +90,25 @@ def test_start_writes_every_output_and_reports_progress(qtbot, make_window: Wind
     assert set(statuses(window).values()) == {"skipped"}
 
 
+def test_the_chosen_passes_reach_the_batch_engine(qtbot, make_window: WindowFactory, photo_folder, monkeypatch) -> None:
+    from denoiser_app.gui import worker
+
+    loaded_with = []
+    real_load = worker.load_denoiser
+
+    def recording_load(*args, **kwargs):
+        denoiser = real_load(*args, **kwargs)
+        loaded_with.append(denoiser.passes)
+        return denoiser
+
+    monkeypatch.setattr(worker, "load_denoiser", recording_load)
+    window = make_window()
+    window.add_inputs([photo_folder(count=1)])
+    window.options.passes.setCurrentIndex(window.options.passes.findData(8))
+    assert run_to_end(qtbot, window).done == 1
+    assert loaded_with == [8]
+
+
 def test_cancel_stops_mid_batch_and_leaves_no_partial_files(qtbot, make_window: WindowFactory, photo_folder, slow_model) -> None:
     window, folder = slow_batch_window(make_window, photo_folder, slow_model, 0.03, count=12, height=200, width=260)
     cancelled_at: list[float] = []

@@ -213,6 +213,9 @@ def test_changing_the_strength_clears_the_outdated_after_side(qtbot, make_window
     qtbot.waitUntil(window.preview.has_denoised, timeout=30_000)
     window.options.tile.setValue(window.options.tile.value() + 64)  # the same result: kept while redone
     assert window.preview.has_denoised()
+    window.options.passes.setCurrentIndex(window.options.passes.findData(1))  # a different result
+    assert not window.preview.has_denoised()
+    qtbot.waitUntil(window.preview.has_denoised, timeout=30_000)
 
 
 def test_adding_photos_keeps_the_zoom_of_the_photo_in_view(qtbot, make_window: WindowFactory, tmp_path: Path) -> None:
