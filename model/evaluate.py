@@ -261,19 +261,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=int, help="use only the first N images of each set")
     parser.add_argument("--strength", choices=["known", "auto"], default="known", help="true sigma or the model's estimate")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument(
+        "--passes", type=int, default=None, help="orientations averaged per tile (default: the engine's default)"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    from denoiser_app.core.engine import load_denoiser
+    from denoiser_app.core.engine import DEFAULT_PASSES, load_denoiser
+
+    passes = args.passes or DEFAULT_PASSES
 
     test_sets = {name: load_test_set(name, args.limit) for name in args.sets}
     protocols = protocols_from_option(args.protocol)
     columns = [cell_label(s, sigma) for s in args.sets for sigma in args.sigmas]
     rows = []
     for model in args.model:
-        denoiser = load_denoiser(model, device="cpu", threads=args.threads)
+        denoiser = load_denoiser(model, device="cpu", threads=args.threads, passes=passes)
         denoise = model_denoise_fn(denoiser, args.strength)
         warm_up(denoise, (image for images in test_sets.values() for image in images))
         for protocol in protocols:
@@ -283,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
                     scores = evaluate_cell(denoise, images, sigma, protocol)
                     cells.append(format_db(mean(s.psnr for s in scores)))
                     print(f"{denoiser.name} {protocol} {cell_label(set_name, sigma)}: {cells[-1]} dB", file=sys.stderr)
-            rows.append([f"{denoiser.name} ({args.strength} strength, {protocol})", *cells])
+            rows.append([f"{denoiser.name} ({args.strength} strength, {passes} passes, {protocol})", *cells])
     print(markdown_table(["model", *columns], rows))
 
 

@@ -25,6 +25,7 @@ from model.evaluate import (
     ssim,
     to_uint8,
 )
+from tests.conftest import noisy_photo, write_png
 
 
 def gradient_image(height: int = 24, width: int = 32) -> np.ndarray:
@@ -431,3 +432,18 @@ def test_photo_speed_times_whole_runs_of_the_batch_pipeline(tiny_model: Path, tm
     assert speed.megapixels == pytest.approx(96 * 64 / 1e6)
     assert speed.slowest_megapixels_per_second == pytest.approx(speed.megapixels / max(speed.seconds))
     assert photo.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [photo.name]
+
+
+def test_evaluate_command_scores_a_set_with_the_chosen_passes(tmp_path: Path, tiny_model: Path, monkeypatch, capsys) -> None:
+    from model import evaluate
+
+    for i in range(2):
+        write_png(tmp_path / "data" / "test" / "Kodak24" / f"kodim{i:02d}.png", noisy_photo(32, 40, seed=i))
+    monkeypatch.setenv("DENOISER_DATA", str(tmp_path / "data"))
+    rows = {}
+    for passes in ("1", "4"):
+        evaluate.main(["--model", str(tiny_model), "--sets", "Kodak24", "--sigmas", "25", "--passes", passes])
+        (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| tiny")]
+        assert f"{passes} passes, float" in row
+        rows[passes] = row.split("|")[2]
+    assert float(rows["1"]) > 0 and rows["1"] != rows["4"]
