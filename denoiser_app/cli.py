@@ -10,7 +10,14 @@ from tqdm import tqdm
 
 from denoiser_app import __version__
 from denoiser_app.core.batch import BatchOptions, FileResult, Summary, check_name_suffix, plan_batch, run_batch
-from denoiser_app.core.engine import DEFAULT_PASSES, DEFAULT_TILE, PASS_CHOICES, available_devices, load_denoiser, parse_strength
+from denoiser_app.core.engine import (
+    DEFAULT_PASSES,
+    DEFAULT_TILE,
+    PASS_CHOICES,
+    available_devices,
+    load_denoiser,
+    parse_strength,
+)
 from denoiser_app.core.imageio import OUTPUT_FORMATS
 from denoiser_app.core.modelfile import ModelFileError
 from denoiser_app.core.models import DEFAULT_MODEL, list_models
@@ -54,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         choices=PASS_CHOICES,
         default=DEFAULT_PASSES,
-        help=f"orientations each tile is denoised in and averaged: more is cleaner and slower (default {DEFAULT_PASSES})",
+        help=f"orientations each tile is denoised in, averaged: more is cleaner and slower (default {DEFAULT_PASSES})",
     )
     parser.add_argument("--recursive", action="store_true", help="include subfolders, mirrored in the output")
     parser.add_argument("--format", choices=OUTPUT_FORMATS, default="same", help="output format (default: same as input)")

@@ -76,8 +76,9 @@ class TrainConfig:
 
 
 AUGMENTATION_FIELDS = tuple(f.name for f in fields(data.Augmentation))
-# Runs saved before a patch variation existed resume without it: no variation
-# beyond crops, flips and rotations is what data.Augmentation's defaults mean.
+# Runs saved before a setting existed resume without it: no patch variation
+# beyond crops, flips and rotations (data.Augmentation's defaults) and flat
+# loss weighting.
 BEFORE_IT_EXISTED: dict[str, Any] = {**asdict(data.Augmentation()), "loss_weighting": "flat"}
 
 # Below this level the weight stops growing: a near-clean patch needs no more

@@ -255,7 +255,11 @@ class OptionsPanel(QWidget):
 
     def preview_settings(self) -> PreviewSettings:
         return PreviewSettings(
-            self.model_reference(), self.device.currentText(), self.strength_value(), self.tile.value(), self.passes_value()
+            self.model_reference(),
+            self.device.currentText(),
+            self.strength_value(),
+            self.tile.value(),
+            self.passes_value(),
         )
 
     def passes_value(self) -> int:
