@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from denoiser_app import __version__
     from denoiser_app.gui.errors import unexpected_error_hook
+    from denoiser_app.gui.imaging import app_icon
     from denoiser_app.gui.main_window import MainWindow
     from denoiser_app.gui.settings import APPLICATION, ORGANIZATION, Settings
 
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
     # An exception in a slot would otherwise only reach the terminal, and the click would seem to do nothing.
     sys.excepthook = unexpected_error_hook(sys.excepthook)
     window = MainWindow(Settings(args.settings), model_path=args.model)

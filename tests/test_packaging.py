@@ -41,12 +41,15 @@ def test_wheel_installs_and_finds_bundled_model(tmp_path: Path) -> None:
         "print(d.path)\n"
         "print(d.denoise(np.full((40, 40, 3), 0.5, np.float32), 10.0).pixels.shape)\n"
         "print(sorted(m.name for m in list_models()))\n"
+        "from denoiser_app.core.models import resources_dir\n"
+        "print(sorted(p.name for p in (resources_dir() / 'icons').iterdir()))\n"
     )
     result = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    model_path, shape, names = result.stdout.strip().splitlines()
+    model_path, shape, names, icons = result.stdout.strip().splitlines()
     assert Path(model_path).is_relative_to(site_packages), model_path
     assert shape == "(40, 40, 3)"
     assert "seed-cae" in names
+    assert icons == "['app.icns', 'app.ico', 'app.png']"
     cli = subprocess.run([str(venv / "bin" / "denoiser-cli"), "--list-models"], capture_output=True, text=True)
     assert cli.returncode == 0 and "seed-cae" in cli.stdout

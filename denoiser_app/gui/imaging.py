@@ -10,12 +10,22 @@ import numpy as np
 from PIL import Image as PilImage
 from PIL import ImageOps, UnidentifiedImageError
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QIcon, QImage
 
 from denoiser_app.core.imageio import ImageReadError, read_image
+from denoiser_app.core.models import resources_dir
 
 # Pillow modes it converts to 8-bit RGB faithfully; 16-bit and float modes go through the core reader.
 _EIGHT_BIT_MODES = {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"}
+
+
+def app_icon_path() -> Path:
+    return resources_dir() / "icons" / "app.png"
+
+
+def app_icon() -> QIcon:
+    """The application's icon, for the title bar, the task bar and dialogs."""
+    return QIcon(str(app_icon_path()))
 
 
 def orient(pixels: np.ndarray, orientation: int) -> np.ndarray:

@@ -162,3 +162,37 @@ def test_the_default_models_card_is_the_bundled_one_and_a_missing_model_says_so(
 
     assert model_card(None) == (resources_dir() / "models" / f"{DEFAULT_MODEL}.md").read_text(encoding="utf-8")
     assert "No model named 'gone'" in model_card("gone")
+
+
+def test_the_app_icon_is_bundled_in_every_installer_form() -> None:
+    from PIL import Image
+    from PySide6.QtCore import QSize
+
+    from denoiser_app.gui.imaging import app_icon, app_icon_path
+
+    icon = app_icon()
+    assert not icon.isNull()
+    assert icon.pixmap(QSize(64, 64)).width() == 64
+    icons = app_icon_path().parent
+    with Image.open(icons / "app.ico") as ico:
+        assert {(16, 16), (32, 32), (256, 256)} <= ico.info["sizes"]
+    with Image.open(icons / "app.icns") as icns:
+        assert icns.size == (1024, 1024)
+
+
+def test_the_committed_icon_is_what_the_icon_script_draws() -> None:
+    import importlib.util
+
+    import numpy as np
+    from PIL import Image
+
+    from denoiser_app.gui.imaging import app_icon_path
+
+    script = Path(__file__).resolve().parents[2] / "packaging" / "make_icons.py"
+    spec = importlib.util.spec_from_file_location("make_icons", script)
+    make_icons = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_icons)
+    drawn = np.asarray(make_icons.draw_icon(), np.int16)
+    committed = np.asarray(Image.open(app_icon_path()).convert("RGBA"), np.int16)
+    # Resampling may round differently from one Pillow release to the next.
+    assert np.abs(drawn - committed).max() <= 2
