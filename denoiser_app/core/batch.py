@@ -27,6 +27,14 @@ from denoiser_app.core.progress import Cancelled, Progress
 
 JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 OUTPUT_FOLDER_SUFFIX = "-denoised"
+# Photos people shoot and drop on the app that it does not read: named to the
+# user rather than passed over in silence.
+CAMERA_RAW_SUFFIXES = frozenset({
+    ".3fr", ".arw", ".cr2", ".cr3", ".crw", ".dcr", ".dng", ".erf", ".iiq", ".kdc", ".mef", ".mos", ".mrw",
+    ".nef", ".nrw", ".orf", ".pef", ".raf", ".raw", ".rw2", ".rwl", ".sr2", ".srf", ".srw", ".x3f",
+})
+OTHER_PHOTO_SUFFIXES = frozenset({".heic", ".heif", ".hif", ".avif", ".jxl", ".jp2", ".psd", ".gif"})
+READ_FORMATS = "JPEG, PNG, TIFF, WebP and BMP"
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,16 @@ class PlannedFile:
 class Plan:
     files: tuple[PlannedFile, ...]
     problems: tuple[tuple[Path, str], ...] = ()
+    # Photos found in the input folders in formats that are not read (camera raw…), with the reason.
+    passed_over: tuple[tuple[Path, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class FolderScan:
+    """What a folder holds for the batch: photos it will clean and photos it cannot read."""
+
+    images: tuple[Path, ...]
+    unread: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,6 +132,16 @@ def is_image_name(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES and not is_junk(path)
 
 
+def unread_photo_reason(path: Path) -> str | None:
+    """Why a photo file is not cleaned, for kinds of photo that are not read; None for anything else."""
+    suffix = path.suffix.lower()
+    if is_junk(path) or suffix not in CAMERA_RAW_SUFFIXES | OTHER_PHOTO_SUFFIXES:
+        return None
+    if suffix in CAMERA_RAW_SUFFIXES:
+        return f"camera raw ({suffix}) is not read: export it to 16-bit TIFF, then clean the TIFF"
+    return f"{suffix} files are not read: save it as {READ_FORMATS.replace(' and ', ' or ')} first"
+
+
 def default_output_dir(source: Path) -> Path:
     """``<folder>-denoised`` beside a folder; for a single file, beside the file's folder."""
     folder = source if source.is_dir() else source.parent
@@ -129,8 +157,10 @@ def check_name_suffix(suffix: str) -> None:
         raise ValueError(f"the name suffix {suffix!r} may not contain path separators or '..'")
 
 
-def _folder_images(folder: Path, recursive: bool, skip: Path | None) -> Iterator[Path]:
-    """Images in ``folder`` (unresolved paths below it), leaving out junk and the ``skip`` subtree."""
+def scan_folder(folder: Path, recursive: bool, skip: Path | None = None) -> FolderScan:
+    """The photos in ``folder`` (unresolved paths below it, sorted), leaving out junk and the ``skip`` subtree."""
+    images: list[Path] = []
+    unread: list[Path] = []
     found = folder.rglob("*") if recursive else folder.iterdir()
     for path in sorted(found):
         relative = path.relative_to(folder)
@@ -138,8 +168,12 @@ def _folder_images(folder: Path, recursive: bool, skip: Path | None) -> Iterator
             continue
         if skip is not None and _is_inside(path.resolve(), skip):
             continue  # our own outputs from an earlier run
-        if path.is_file() and is_image_name(path):
-            yield path
+        if is_image_name(path):
+            if path.is_file():
+                images.append(path)
+        elif unread_photo_reason(path) and path.is_file():
+            unread.append(path)
+    return FolderScan(tuple(images), tuple(unread))
 
 
 def _is_inside(path: Path, folder: Path) -> bool:
@@ -156,6 +190,7 @@ def plan_batch(inputs: Iterable[Path], options: BatchOptions) -> Plan:
     """Decide each input image's output path; report inputs that cannot be used."""
     check_name_suffix(options.name_suffix)
     problems: list[tuple[Path, str]] = []
+    passed_over: dict[Path, str] = {}
     pairs: dict[Path, tuple[Path, Path]] = {}  # resolved source -> (relative path, output root)
     for given in map(Path, inputs):
         try:
@@ -169,11 +204,13 @@ def plan_batch(inputs: Iterable[Path], options: BatchOptions) -> Plan:
                 continue
             if given.is_dir():
                 skip = out_root if out_root != root else None
-                found = [(p, p.relative_to(given)) for p in _folder_images(given, options.recursive, skip)]
+                scan = scan_folder(given, options.recursive, skip)
+                found = [(p, p.relative_to(given)) for p in scan.images]
+                passed_over.update((p.resolve(), unread_photo_reason(p) or "") for p in scan.unread)
             elif is_image_name(given):
                 found = [(given, Path(given.name))]
             else:
-                problems.append((given, "not a supported image type"))
+                problems.append((given, unread_photo_reason(given) or f"not a supported image type (reads {READ_FORMATS})"))
                 continue
         except (OSError, ValueError) as error:
             problems.append((given, str(error)))
@@ -194,7 +231,7 @@ def plan_batch(inputs: Iterable[Path], options: BatchOptions) -> Plan:
         else:
             taken[identity] = source
             planned.append(PlannedFile(source, destination))
-    return Plan(tuple(planned), tuple(problems))
+    return Plan(tuple(planned), tuple(problems), tuple(passed_over.items()))
 
 
 def process_file(item: PlannedFile, denoiser: Denoiser, options: BatchOptions, progress: Progress) -> FileResult:
@@ -228,7 +265,7 @@ def process_file(item: PlannedFile, denoiser: Denoiser, options: BatchOptions, p
 
 
 def run_batch(plan: Plan, denoiser: Denoiser, options: BatchOptions, progress: Progress | None = None) -> Iterator[FileResult]:
-    """Process every planned file, yielding a result per file (problems from planning first).
+    """Process every planned file, yielding a result per file (problems, then passed-over photos, first).
 
     Existing outputs are skipped unless ``options.overwrite``. On cancel, the
     file in progress yields a ``cancelled`` result and the generator stops.
@@ -236,6 +273,8 @@ def run_batch(plan: Plan, denoiser: Denoiser, options: BatchOptions, progress: P
     progress = progress or Progress()
     for source, reason in plan.problems:
         yield FileResult(source, source, "failed", reason)
+    for source, reason in plan.passed_over:
+        yield FileResult(source, source, "skipped", reason)
     total = len(plan.files)
     for index, item in enumerate(plan.files):
         progress.report("files", index, total, item.source.name)

@@ -5,7 +5,7 @@ photos never stalls the window.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QStyle, QTreeView, QWidget
 
-from denoiser_app.core.batch import is_image_name, is_junk
+from denoiser_app.core.batch import CAMERA_RAW_SUFFIXES, FolderScan, is_image_name, scan_folder
 from denoiser_app.gui.errors import describe_error
 from denoiser_app.gui.imaging import thumbnail
 
@@ -49,21 +49,34 @@ _STATUS_ICON = {
 Index = QModelIndex | QPersistentModelIndex
 
 
-def list_images(source: Path, recursive: bool) -> list[Path]:
-    """The images a folder (or a single file) holds, as the batch will see them; junk is left out."""
+def list_images(source: Path, recursive: bool) -> FolderScan:
+    """The photos a folder (or a single file) holds, as the batch will see them, as resolved paths."""
     if source.is_file():
-        return [source.resolve()] if is_image_name(source) else []
+        return FolderScan((source.resolve(),) if is_image_name(source) else ())
     if not source.is_dir():
-        return []
-    candidates = source.rglob("*") if recursive else source.iterdir()
-    found = []
-    for path in candidates:
-        inside = path.relative_to(source)
-        if any(is_junk(part) for part in inside.parents if part.name):
-            continue
-        if is_image_name(path) and path.is_file():
-            found.append(path.resolve())
-    return sorted(found)
+        return FolderScan(())
+    scan = scan_folder(source, recursive)
+    return FolderScan(tuple(p.resolve() for p in scan.images), tuple(p.resolve() for p in scan.unread))
+
+
+def describe_unread(paths: Sequence[Path]) -> str:
+    """Passed-over photos counted by kind, e.g. "3 camera raw files (.CR2): export raw files to 16-bit TIFF first"."""
+    raw = [p for p in paths if p.suffix.lower() in CAMERA_RAW_SUFFIXES]
+    other = [p for p in paths if p.suffix.lower() not in CAMERA_RAW_SUFFIXES]
+    parts = []
+    if raw:
+        parts.append(f"{_count(raw, 'camera raw file')} ({_suffixes(raw)}): export raw files to 16-bit TIFF first")
+    if other:
+        parts.append(f"{_count(other, 'file')} in formats it does not read ({_suffixes(other)})")
+    return "; ".join(parts)
+
+
+def _count(paths: Sequence[Path], noun: str) -> str:
+    return f"{len(paths)} {noun}{'s' if len(paths) != 1 else ''}"
+
+
+def _suffixes(paths: Sequence[Path]) -> str:
+    return ", ".join(sorted({p.suffix.upper() for p in paths}))
 
 
 def human_size(size: int) -> str:
@@ -156,6 +169,7 @@ class FileListModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.sources: list[Path] = []  # what the user added: folders and files, in order
+        self.unread: list[Path] = []  # photos in those folders in formats that are not read (camera raw…)
         self.recursive = False
         self._entries: list[FileEntry] = []
         self._rows: dict[Path, int] = {}
@@ -192,12 +206,17 @@ class FileListModel(QAbstractTableModel):
     def _relist(self) -> None:
         previous = {entry.path: entry for entry in self._entries}
         unique: dict[Path, None] = {}  # keeps the order sources were added in
+        unread: dict[Path, None] = {}
         unreadable: dict[Path, OSError] = {}
         for source in self.sources:
             try:
-                unique.update(dict.fromkeys(list_images(source, self.recursive)))
+                scan = list_images(source, self.recursive)
             except OSError as error:
                 unreadable[source] = error
+                continue
+            unique.update(dict.fromkeys(scan.images))
+            unread.update(dict.fromkeys(scan.unread))
+        self.unread = list(unread)
         # Dropped, so a later Start or relist does not trip over them again.
         self.sources = [source for source in self.sources if source not in unreadable]
         paths = list(unique)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from denoiser_app.core.batch import FileResult, Plan, Summary, default_output_dir, is_image_name
+from denoiser_app.core.batch import READ_FORMATS, FileResult, Plan, Summary, default_output_dir, is_image_name, unread_photo_reason
 from denoiser_app.core.imageio import SUPPORTED_SUFFIXES
 from denoiser_app.core.models import list_models
 from denoiser_app.core.progress import Update
@@ -28,7 +28,7 @@ from denoiser_app.gui.about_dialog import AboutDialog
 from denoiser_app.gui.controls import InputBar, OptionsPanel
 from denoiser_app.gui.drop import DropHighlight, local_paths
 from denoiser_app.gui.errors import plain_reason, show_error, show_exception
-from denoiser_app.gui.file_list import FileListModel, FileListView
+from denoiser_app.gui.file_list import FileListModel, FileListView, describe_unread
 from denoiser_app.gui.finetune_dialog import FineTuneDialog
 from denoiser_app.gui.preview import PreviewWidget
 from denoiser_app.gui.preview_worker import LivePreview
@@ -216,17 +216,27 @@ class MainWindow(QMainWindow):
         """Add dropped or chosen folders and photos; returns how many photos were added."""
         try:
             usable = [p for p in paths if p.is_dir() or (p.is_file() and is_image_name(p))]
+            unread = [p.resolve() for p in paths if p.is_file() and unread_photo_reason(p)]
         except OSError as error:  # e.g. not allowed to look inside the folder holding them
             show_exception(self, error)
             return 0
-        if not usable:
-            self.statusBar().showMessage("Nothing to add: drop folders or photos (JPEG, PNG, TIFF, WebP, BMP).", 8000)
-            return 0
-        added = self._relisting(lambda: self.files.add_sources(usable))
-        first = usable[0]
-        self.settings.state.last_input_dir = str(first if first.is_dir() else first.parent)
-        self._update_output_placeholder()
-        self.statusBar().showMessage(f"Added {added} photo{'s' if added != 1 else ''}.", 5000)
+        added = 0
+        if usable:
+            unread_before = set(self.files.unread)
+            added = self._relisting(lambda: self.files.add_sources(usable))
+            unread += [p for p in self.files.unread if p not in unread_before]
+            first = usable[0]
+            self.settings.state.last_input_dir = str(first if first.is_dir() else first.parent)
+            self._update_output_placeholder()
+        photos = f"Added {added} photo{'s' if added != 1 else ''}."
+        if unread and not added:
+            show_error(self, f"{photos} Denoiser reads {READ_FORMATS}; it passed over {describe_unread(unread)}.")
+        elif unread:
+            self.statusBar().showMessage(f"{photos} Passed over {describe_unread(unread)}.", 15000)
+        elif not usable:
+            self.statusBar().showMessage(f"Nothing to add: drop folders or photos ({READ_FORMATS}).", 8000)
+        else:
+            self.statusBar().showMessage(photos, 5000)
         return added
 
     def _relisting(self, change: Callable[[], T]) -> T:

@@ -296,7 +296,7 @@ def test_an_unreadable_folder_is_reported_and_the_readable_ones_listed(make_wind
     readable, locked = photo_folder(count=2, name="readable"), photo_folder(count=2, name="locked")
     listing = file_list.list_images
 
-    def refusing(source: Path, recursive: bool) -> list[Path]:
+    def refusing(source: Path, recursive: bool) -> file_list.FolderScan:
         if source == locked.resolve():
             raise PermissionError(13, "Permission denied", str(source))
         return listing(source, recursive)
@@ -480,3 +480,22 @@ def test_signal_emits_do_not_leak_references_to_true() -> None:
     for i in range(1000):
         emitter.ticked.emit(i)
     assert sys.getrefcount(True) >= before - 10
+
+
+def test_camera_raw_files_that_are_dropped_are_named_not_silently_ignored(make_window: WindowFactory, photo_folder, tmp_path: Path) -> None:
+    mixed = photo_folder(count=2, name="raw plus jpeg")
+    for name in ("IMG_1.CR2", "IMG_2.CR2", "IMG_3.NEF"):
+        (mixed / name).write_bytes(b"II*\0")
+    window = make_window()
+    assert window.add_inputs([mixed]) == 2
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Added 2 photos. Passed over 3 camera raw files (.CR2, .NEF)")
+    assert "16-bit TIFF" in message and not visible_message_boxes(window)
+
+    only_raw = tmp_path / "raw only"
+    only_raw.mkdir()
+    (only_raw / "DSC_9.ARW").write_bytes(b"II*\0")
+    (only_raw / "IMG_4.HEIC").write_bytes(b"\0")
+    assert window.add_inputs([only_raw / "DSC_9.ARW", only_raw / "IMG_4.HEIC"]) == 0
+    (box,) = visible_message_boxes(window)
+    assert "1 camera raw file (.ARW)" in box.text() and "1 file in formats it does not read (.HEIC)" in box.text()
