@@ -42,6 +42,37 @@ def test_noise_estimate_is_close_on_smooth_images(sigma: float) -> None:
     assert estimate_sigma(noisy) == pytest.approx(sigma, rel=0.08)
 
 
+def eight_bit(image: np.ndarray) -> np.ndarray:
+    return (np.round(np.clip(image, 0, 1) * 255) / 255).astype(np.float32)
+
+
+@pytest.mark.parametrize("sigma", [10, 25])
+def test_blown_and_crushed_areas_do_not_hide_the_noise(sigma: float, monkeypatch) -> None:
+    from denoiser_app.core import noise_level
+
+    rng = np.random.default_rng(sigma)
+    noisy = 0.5 + rng.normal(0, sigma / 255, (240, 240, 3)).astype(np.float32)
+    noisy[:, :60] = 1.0  # a blown sky: flat, clipped, no visible noise
+    noisy[:, 180:] = 0.0  # and a crushed shadow
+    photo = eight_bit(noisy)
+    assert estimate_sigma(photo) == pytest.approx(sigma, rel=0.08)
+    # Counting the clipped half as well, the flat areas dilute the noise.
+    monkeypatch.setattr(noise_level, "unclipped_patches", lambda p: torch.ones(p.shape[:2], dtype=torch.bool))
+    assert estimate_sigma(photo) < 0.8 * sigma
+
+
+def test_unclipped_float_input_uses_every_patch_and_a_mostly_clipped_image_still_reads() -> None:
+    from denoiser_app.core.noise_level import unclipped_patches
+
+    rng = np.random.default_rng(0)
+    noisy = np.full((1, 1, 64, 64), 127.5) + rng.normal(0, 40, (1, 1, 64, 64))  # far past 0 and 255, unclipped
+    patches = torch.nn.functional.unfold(torch.from_numpy(noisy).float(), 7).transpose(1, 2)
+    assert bool(unclipped_patches(patches).all())
+    mostly_white = np.ones((64, 64, 3), np.float32)
+    mostly_white[:8] = eight_bit(0.5 + rng.normal(0, 0.05, (8, 64, 3)))
+    assert 0.0 < estimate_sigma(mostly_white) < 15.0
+
+
 def test_strength_drives_a_noise_map_model(tiny_model) -> None:
     denoiser = load_denoiser(tiny_model, "cpu")
     image = noisy_photo(64, 64)
