@@ -310,19 +310,19 @@ def test_photos_in_formats_not_read_are_named_as_skipped_not_ignored(tmp_path: P
     folder.mkdir()
     Image.fromarray((noisy_photo(30, 40, 1) * 255).astype(np.uint8)).save(folder / "IMG_0001.JPG")
     (folder / "IMG_0001.CR2").write_bytes(b"II*\0raw sensor data")
-    (folder / "IMG_0002.HEIC").write_bytes(b"\0\0\0\x18ftypheic")
+    (folder / "IMG_0002.AVIF").write_bytes(b"\0\0\0\x18ftypavif")
     (folder / "._IMG_0003.NEF").write_bytes(b"\0")  # a resource fork, junk: never named
     (folder / "IMG_0001.xmp").write_text("<x:xmpmeta/>")  # a sidecar, not a photo: passed over quietly
     plan = plan_batch([folder], options())
     assert [p.source.name for p in plan.files] == ["IMG_0001.JPG"]
     reasons = {path.name: reason for path, reason in plan.passed_over}
-    assert set(reasons) == {"IMG_0001.CR2", "IMG_0002.HEIC"}
+    assert set(reasons) == {"IMG_0001.CR2", "IMG_0002.AVIF"}
     assert "camera raw (.cr2)" in reasons["IMG_0001.CR2"] and "16-bit TIFF" in reasons["IMG_0001.CR2"]
 
     assert cli.main([str(folder), "--model", str(tiny_model), "--strength", "10"]) == 0
     out = capsys.readouterr().out
     assert "skipped  IMG_0001.CR2: camera raw (.cr2) is not read" in out
-    assert "skipped  IMG_0002.HEIC: .heic files are not read" in out
+    assert "skipped  IMG_0002.AVIF: .avif files are not read" in out
     assert "1 done, 2 skipped, 0 failed" in out
 
 
@@ -333,4 +333,4 @@ def test_a_camera_raw_file_named_on_its_own_fails_with_the_reason(tmp_path: Path
     assert problem[0] == raw and "camera raw (.nef) is not read" in problem[1]
     text = tmp_path / "notes.txt"
     text.write_text("x")
-    assert "not a supported image type (reads JPEG, PNG, TIFF, WebP and BMP)" in plan_batch([text], options()).problems[0][1]
+    assert "not a supported image type (reads JPEG, PNG, TIFF, WebP, BMP and HEIC)" in plan_batch([text], options()).problems[0][1]

@@ -1015,7 +1015,7 @@ def test_output_suffix() -> None:
 
 
 def test_public_constants() -> None:
-    assert SUPPORTED_SUFFIXES == {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp"}
+    assert SUPPORTED_SUFFIXES == {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif", ".hif"}
     assert OUTPUT_FORMATS == ("same", "png", "tiff", "jpeg")
 
 

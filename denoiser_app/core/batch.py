@@ -33,8 +33,8 @@ CAMERA_RAW_SUFFIXES = frozenset({
     ".3fr", ".arw", ".cr2", ".cr3", ".crw", ".dcr", ".dng", ".erf", ".iiq", ".kdc", ".mef", ".mos", ".mrw",
     ".nef", ".nrw", ".orf", ".pef", ".raf", ".raw", ".rw2", ".rwl", ".sr2", ".srf", ".srw", ".x3f",
 })
-OTHER_PHOTO_SUFFIXES = frozenset({".heic", ".heif", ".hif", ".avif", ".jxl", ".jp2", ".psd", ".gif"})
-READ_FORMATS = "JPEG, PNG, TIFF, WebP and BMP"
+OTHER_PHOTO_SUFFIXES = frozenset({".avif", ".jxl", ".jp2", ".psd", ".gif"})
+READ_FORMATS = "JPEG, PNG, TIFF, WebP, BMP and HEIC"
 
 
 @dataclass(frozen=True)

@@ -495,7 +495,7 @@ def test_camera_raw_files_that_are_dropped_are_named_not_silently_ignored(make_w
     only_raw = tmp_path / "raw only"
     only_raw.mkdir()
     (only_raw / "DSC_9.ARW").write_bytes(b"II*\0")
-    (only_raw / "IMG_4.HEIC").write_bytes(b"\0")
-    assert window.add_inputs([only_raw / "DSC_9.ARW", only_raw / "IMG_4.HEIC"]) == 0
+    (only_raw / "IMG_4.JXL").write_bytes(b"\0")
+    assert window.add_inputs([only_raw / "DSC_9.ARW", only_raw / "IMG_4.JXL"]) == 0
     (box,) = visible_message_boxes(window)
-    assert "1 camera raw file (.ARW)" in box.text() and "1 file in formats it does not read (.HEIC)" in box.text()
+    assert "1 camera raw file (.ARW)" in box.text() and "1 file in formats it does not read (.JXL)" in box.text()

@@ -7,12 +7,13 @@ metadata blocks as raw bytes. :func:`write_image` turns that back into a file,
 atomically (see :mod:`denoiser_app.core.atomic`).
 
 Pixels and bit depth
-    8-bit files give 8-bit output and 16-bit files 16-bit output (PNG, TIFF).
+    8-bit files give 8-bit output and 16-bit files 16-bit output (PNG, TIFF);
+    10- and 12-bit HEIC photos are read as 16-bit and written back at 10 bits.
     JPEG, WebP and BMP hold 8 bits only, so 16-bit images are rounded to 8 bits
     there; ``bit_depth=16`` widens 8-bit images for PNG/TIFF output. Reading and
     then writing unchanged pixels gives identical sample values in every
     lossless format. Grey images have one channel and are written as grey,
-    except to WebP, which has no grey mode (written as RGB). Palette images
+    except to WebP and HEIC, which are written as RGB. Palette images
     (PNG, BMP, TIFF) are expanded to RGB, or RGBA if they have transparency,
     and are written out that way. CMYK/YCbCr JPEG and TIFF files are converted
     to RGB and lose their ICC profile, which described the old colour space.
@@ -39,7 +40,10 @@ Metadata (EXIF, ICC profile, XMP, IPTC, DPI)
     copyright, software, description) plus the EXIF and GPS sub-directories
     are written as tags, and reading a TIFF rebuilds an EXIF block from those
     tags. The information survives, the exact bytes do not (the thumbnail and
-    the interoperability directory are dropped).
+    the interoperability directory are dropped). HEIC: the decoder applies the
+    file's rotation, so the pixels are upright and the EXIF orientation tag is
+    set to 1 (the only byte changed); EXIF, ICC and XMP are carried byte for
+    byte; depth maps, auxiliary images (HDR gain maps) and thumbnails are not.
 
     ``ImageMetadata.iptc`` holds IPTC (caption, keywords, copyright…) as a
     Photoshop image-resource block, the IPTC-IIM records being its resource
@@ -60,7 +64,8 @@ Format specifics
     multi-page TIFF and the first frame of an animated WebP are read.
 
 Codecs
-    Pillow reads JPEG, WebP and BMP and writes JPEG and WebP; OpenCV (libpng)
+    Pillow reads JPEG, WebP and BMP and writes JPEG and WebP; pillow-heif
+    (libheif) reads and writes HEIC; OpenCV (libpng)
     reads and writes PNG pixels (Pillow cannot hold 16-bit colour) while the
     PNG metadata chunks are parsed and spliced in here (:mod:`.png_chunks`);
     OpenCV writes BMP (Pillow's RGBA BMPs lose their alpha); tifffile reads
@@ -73,7 +78,7 @@ Modules
     :mod:`.files` (read_image, write_image, checks), :mod:`.image` (the types),
     :mod:`.errors`, :mod:`.samples` (float/integer conversion), :mod:`.exif`,
     :mod:`.png`, :mod:`.png_chunks`, :mod:`.tiff_read`, :mod:`.tiff_write`,
-    :mod:`.pillow_formats` (JPEG, WebP, BMP), :mod:`.iptc`, :mod:`.opencv_codec`.
+    :mod:`.pillow_formats` (JPEG, WebP, BMP), :mod:`.heif`, :mod:`.iptc`, :mod:`.opencv_codec`.
 """
 from __future__ import annotations
 

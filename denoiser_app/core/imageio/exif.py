@@ -19,6 +19,7 @@ TIFF_ORIENTATION = 274
 TIFF_SOFTWARE = 305
 TIFF_CAMERA_TAGS = (TIFF_DESCRIPTION, 271, 272, TIFF_ORIENTATION, TIFF_SOFTWARE, 306, 315, 316, 33432)
 EXIF_SUB_DIRECTORIES = (int(ExifTags.IFD.Exif), int(ExifTags.IFD.GPSInfo))
+_TIFF_SHORT = 3
 
 
 def exif_orientation(exif: bytes | None) -> int:
@@ -28,6 +29,28 @@ def exif_orientation(exif: bytes | None) -> int:
         return 1
     value = parsed.get(TIFF_ORIENTATION, 1)
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def exif_upright(exif: bytes | None) -> bytes | None:
+    """``exif`` with its orientation tag set to 1 (upright), every other byte as it was.
+
+    For pixels a decoder has already turned: the old tag would turn them again.
+    A block without the tag, or too damaged to find it, is returned unchanged.
+    """
+    if not exif or len(exif) < 8 or exif[:2] not in (b"II", b"MM"):
+        return exif
+    order = "little" if exif[:2] == b"II" else "big"
+    first_directory = int.from_bytes(exif[4:8], order)
+    if first_directory + 2 > len(exif):
+        return exif
+    count = int.from_bytes(exif[first_directory : first_directory + 2], order)
+    for entry in range(first_directory + 2, min(first_directory + 2 + 12 * count, len(exif) - 11), 12):
+        tag = int.from_bytes(exif[entry : entry + 2], order)
+        kind = int.from_bytes(exif[entry + 2 : entry + 4], order)
+        if tag == TIFF_ORIENTATION and kind == _TIFF_SHORT:
+            value = entry + 8  # a single SHORT sits in the entry itself, left-justified
+            return exif[:value] + (1).to_bytes(2, order) + exif[value + 2 :]
+    return exif
 
 
 def canonical_exif(raw: bytes | None) -> bytes | None:

@@ -16,6 +16,7 @@ from denoiser_app.core.imageio.errors import (
     Unreadable,
     describe_write_failure,
 )
+from denoiser_app.core.imageio.heif import is_heif, read_heif, write_heif
 from denoiser_app.core.imageio.image import Image, WriteSettings
 from denoiser_app.core.imageio.pillow_formats import read_bmp, read_jpeg, read_webp, write_bmp, write_jpeg, write_webp
 from denoiser_app.core.imageio.png import read_png, write_png
@@ -24,7 +25,9 @@ from denoiser_app.core.imageio.samples import MAX_SAMPLE_VALUE
 from denoiser_app.core.imageio.tiff_read import read_tiff
 from denoiser_app.core.imageio.tiff_write import write_tiff
 
-SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp"})
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
+    {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif", ".hif"}
+)
 OUTPUT_FORMATS = ("same", "png", "tiff", "jpeg")
 JPEG_SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
 
@@ -34,9 +37,11 @@ _SUFFIXES_BY_FORMAT: dict[str, tuple[str, ...]] = {
     "TIFF": (".tif", ".tiff"),
     "WEBP": (".webp",),
     "BMP": (".bmp",),
+    "HEIF": (".heic", ".heif", ".hif"),
 }
 _FORMAT_BY_OUTPUT_NAME = {"png": "PNG", "tiff": "TIFF", "jpeg": "JPEG"}
-_SIXTEEN_BIT_FORMATS = frozenset({"PNG", "TIFF"})
+# Formats that keep more than 8 bits a sample (HEIF stores 10 or 12 of the 16).
+_SIXTEEN_BIT_FORMATS = frozenset({"PNG", "TIFF", "HEIF"})
 
 _READERS: dict[str, Callable[[bytes], Image]] = {
     "JPEG": read_jpeg,
@@ -44,6 +49,7 @@ _READERS: dict[str, Callable[[bytes], Image]] = {
     "TIFF": read_tiff,
     "WEBP": read_webp,
     "BMP": read_bmp,
+    "HEIF": read_heif,
 }
 # A writer returns a note for each piece of metadata it had to leave out.
 _WRITERS: dict[str, Callable[[Path, Image, WriteSettings], list[str]]] = {
@@ -52,11 +58,12 @@ _WRITERS: dict[str, Callable[[Path, Image, WriteSettings], list[str]]] = {
     "TIFF": write_tiff,
     "WEBP": write_webp,
     "BMP": write_bmp,
+    "HEIF": write_heif,
 }
 
 
 def read_image(path: Path | str) -> Image:
-    """Read a JPEG, PNG, TIFF, WebP or BMP file (recognised by content, not name).
+    """Read a JPEG, PNG, TIFF, WebP, BMP or HEIC file (recognised by content, not name).
 
     Raises :class:`ImageReadError` for anything that cannot be used.
     """
@@ -88,7 +95,7 @@ def write_image(
     ``format`` is one of :data:`OUTPUT_FORMATS`; "same" keeps the source format.
     ``bit_depth`` None keeps the image's depth where the format allows it
     (16-bit sources become 8-bit in JPEG/WebP/BMP); 8 or 16 forces it, and 16
-    is only possible for PNG and TIFF. ``jpeg_quality`` (1..100) also sets the
+    is only possible for PNG, TIFF and HEIF (stored there at 10 bits). ``jpeg_quality`` (1..100) also sets the
     quality of lossy WebP. Bad arguments raise ValueError; failures while
     writing raise :class:`ImageWriteError` and leave any existing file alone.
     Metadata the format cannot hold (EXIF or XMP larger than a JPEG segment,
@@ -208,6 +215,8 @@ def _sniff_format(data: bytes) -> str:
         return "WEBP"
     if data[:2] == b"BM":
         return "BMP"
+    if is_heif(data):
+        return "HEIF"
     other_format = _other_image_format(data)
     if other_format:
         raise Unreadable(f"unsupported format ({other_format})")
@@ -216,8 +225,8 @@ def _sniff_format(data: bytes) -> str:
 
 def _other_image_format(data: bytes) -> str | None:
     """The name of an image format we do not handle, if the data looks like one."""
-    if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"hevc", b"mif1", b"msf1"):
-        return "HEIC"
+    if data[4:8] == b"ftyp" and data[8:12] in (b"avif", b"avis", b"mif1", b"msf1"):
+        return "AVIF"
     try:
         with PILImage.open(io.BytesIO(data)) as picture:
             return picture.format
