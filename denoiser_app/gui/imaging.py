@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image as PilImage
 from PIL import ImageOps, UnidentifiedImageError
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QIcon, QImage
+from PySide6.QtGui import QIcon, QImage, QPainter
 
 from denoiser_app.core.imageio import ImageReadError, read_image
 from denoiser_app.core.models import resources_dir
@@ -76,15 +76,26 @@ def _pillow_thumbnail(path: Path, size: int) -> QImage | None:
 
 
 def thumbnail(path: Path, size: int) -> QImage | None:
-    """A small upright preview of ``path`` fitting ``size`` x ``size``, or None if unreadable."""
+    """A small upright preview of ``path``, centred on a clear ``size`` x ``size`` square; None if unreadable."""
     try:
         quick = _pillow_thumbnail(path, size)
         if quick is not None:
-            return quick
+            return _centred_on_square(quick, size)
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
         pass  # not something Pillow reads well; the core reader may still manage
     try:
         image = to_qimage(load_oriented(path))
     except (ImageReadError, OSError, ValueError):
         return None
-    return image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    scaled = image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    return _centred_on_square(scaled, size)
+
+
+def _centred_on_square(image: QImage, size: int) -> QImage:
+    # Every thumbnail the same size, so names line up whatever the photo's shape.
+    square = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
+    square.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(square)
+    painter.drawImage((size - image.width()) // 2, (size - image.height()) // 2, image)
+    painter.end()
+    return square

@@ -118,8 +118,22 @@ def test_thumbnails_are_small_and_upright(qtbot, tmp_path: Path) -> None:
     image.save(path, exif=exif.tobytes())
     small = thumbnail(path, 40)
     assert small is not None
-    assert (small.width(), small.height()) == (12, 40)
+    # Upright it is 12 x 40, centred on a clear square so every row's name lines up.
+    assert (small.width(), small.height()) == (40, 40)
+    opaque_columns = [x for x in range(40) if small.pixelColor(x, 20).alpha() == 255]
+    assert opaque_columns == list(range(14, 26))
     assert thumbnail(tmp_path / "missing.png", 40) is None
+
+
+def test_photos_pillow_cannot_open_get_thumbnails_from_the_core_reader(qtbot, tmp_path: Path) -> None:
+    import pillow_heif
+
+    path = tmp_path / "IMG_0001.HEIC"
+    picture = (noisy_photo(30, 80) * 255).astype(np.uint8)
+    pillow_heif.from_bytes("RGB", (80, 30), picture.tobytes()).save(path, quality=90)
+    small = thumbnail(path, 40)
+    assert small is not None and (small.width(), small.height()) == (40, 40)
+    assert small.pixelColor(20, 20).alpha() == 255 and small.pixelColor(20, 2).alpha() == 0  # 40 x 15, centred
 
 
 def test_the_preview_shows_a_sideways_photo_upright(qtbot, make_window: WindowFactory, tmp_path: Path) -> None:
