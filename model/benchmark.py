@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from model.cpu_share import other_processes_cores, sample_cpu
 from model.data import COLOUR_TEST_SETS, TRAIN_SET, centre_crop, data_root, load_rgb8, split_training_files
 from model.evaluate import (
     PROTOCOLS,
@@ -103,7 +104,7 @@ class Method:
     # 8-bit-protocol input; it is run once and scored under both.
     uint8_input: bool = False
     needs_warm_up: bool = False
-    # Single-threaded and slow: worth spreading over processes with --jobs.
+    # Slow: its images may be spread over processes with --jobs.
     parallel: bool = False
     details: dict[str, Any] = field(default_factory=dict)
     # The loaded model, for methods backed by one: timed on a full-size photo too.
@@ -322,7 +323,7 @@ def run_method(
 
     ``pool`` spreads the images of a ``parallel`` method over processes; its
     speed is then still the time of each call, so megapixels per second are
-    per process (one core each). Methods with a ``store_key`` take the scores
+    per process, on cores the processes share. Methods with a ``store_key`` take the scores
     ``store`` already holds and add the ones they compute.
     """
     run = MethodRun(method)
@@ -569,17 +570,41 @@ def nlm_rows(report: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def busy_machine_note(machine: dict[str, Any]) -> str | None:
-    """A warning when other work was keeping the CPU busy as the run started or ended."""
-    loads = [machine.get("load_average_start"), machine.get("load_average_end")]
-    one_minute = [load[0] for load in loads if load]
+BUSY_CORES = 0.25  # other processes' average CPU share above which speed figures are flagged
+
+
+def busy_machine_notes(report: dict[str, Any]) -> list[str]:
+    """Warnings when other processes competed for the CPU: before the run, during it, or while a photo was timed.
+
+    The load average at the end is not used: the run's own CBM3D workers raise it.
+    """
+    machine = report["machine"]
     cores = machine.get("cores") or 1
-    if not one_minute or max(one_minute) <= cores - 0.5:
-        return None
-    return (
-        f"the 1-minute load average reached {max(one_minute):.2f} on {cores} cores, so other processes "
-        "competed for the CPU; speed figures (multi-threaded ones most of all) are too low."
-    )
+    notes = []
+    start = machine.get("load_average_start")
+    if start and start[0] > cores - 0.5:
+        notes.append(
+            f"the 1-minute load average was {start[0]:.2f} on {cores} cores when the run started, so other "
+            "processes competed for the CPU; speed figures (multi-threaded ones most of all) may be too low."
+        )
+    others = machine.get("other_processes_cores")
+    if others is not None and others > BUSY_CORES:
+        notes.append(
+            f"other processes kept {others:.2f} of {cores} cores busy on average during the run; "
+            "speed figures may be too low."
+        )
+    for key, speed in report.get("photo_speed", {}).items():
+        photo_others = speed.get("other_processes_cores")
+        if photo_others is not None and photo_others > BUSY_CORES:
+            notes.append(
+                f"other processes kept {photo_others:.2f} cores busy while the 12 MP photo was timed "
+                f"for {speed.get('label', key)}; its speed is too low."
+            )
+    return notes
+
+
+def other_processes_text(cores: float | None) -> str:
+    return "not measured" if cores is None else f"{cores:.2f} cores on average"
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -593,10 +618,14 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- Date: {report['date']}",
         f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['platform']}",
         f"- Load average (1/5/15 min) at start: {machine['load_average_start']}, "
-        f"at end: {machine.get('load_average_end')}",
+        f"at end: {machine.get('load_average_end')} (the run's own work included)",
+        "- CPU taken by other processes during the run (machine busy time in /proc/stat minus this run's own): "
+        + other_processes_text(machine.get("other_processes_cores")),
         f"- Threads: torch {report['threads']['torch']} (torch.get_num_threads()), "
-        f"OpenCV {report['threads']['opencv']}; the bm3d package runs its own single-threaded code"
-        + (f", in {report['cbm3d_processes']} processes at once (its speed is per process)"
+        f"OpenCV {report['threads']['opencv']}; the bm3d package spreads its own code over all cores "
+        "(its profile's num_threads = 0)"
+        + (f", here in {report['cbm3d_processes']} processes at once, so its speed is per process on "
+           "shared cores and the machine cleans about that many times as much"
            if report.get("cbm3d_processes", 1) > 1 else ""),
         f"- Device: CPU. Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()),
         f"- Our models run through the engine as the app runs them: tiles of {report['engine']['tile']} px, "
@@ -618,8 +647,7 @@ def render_markdown(report: dict[str, Any]) -> str:
                    "only to time it."
                    if method.get("timing_images") else "only the images denoised in this run.")
             )
-    busy = busy_machine_note(machine)
-    if busy:
+    for busy in busy_machine_notes(report):
         parts.append(f"- **Warning:** {busy}")
     for note in report["skipped"]:
         parts.append(f"- Note: {note}")
@@ -667,7 +695,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "## Speed on this machine",
         "Wall time of the denoise call only (auto strength includes the noise estimate), "
         "summed over every image denoised in this run; untimed warm-up calls first for the TorchScript models. "
-        "Other processes running at the same time slow every method; see the load average above.",
+        "Other processes running at the same time slow every method; see their CPU share above.",
         "",
         markdown_table(["method", "megapixels", "seconds", "megapixels / s"], speed_rows(report)),
         "",
@@ -679,7 +707,10 @@ def render_markdown(report: dict[str, Any]) -> str:
             "the CLI uses: read, noise estimate (auto strength), tiled denoise, JPEG write. Each round is timed "
             "whole; the first round includes the model's first-call cost on this tile size.",
             "",
-            markdown_table(["method", "tile", "seconds per round", "megapixels / s (slowest round)"], photo_rows(report)),
+            markdown_table(
+                ["method", "tile", "seconds per round", "megapixels / s (slowest round)", "other processes meanwhile"],
+                photo_rows(report),
+            ),
             "",
         ]
     return "\n".join(parts)
@@ -693,7 +724,10 @@ def photo_rows(report: dict[str, Any]) -> list[list[str]]:
     rows = []
     for key, speed in report["photo_speed"].items():
         rounds = " / ".join(f"{seconds:.2f}" for seconds in speed["seconds"])
-        rows.append([speed.get("label", key), str(speed["tile"]), rounds, format_speed(speed["slowest_megapixels_per_second"])])
+        rows.append([
+            speed.get("label", key), str(speed["tile"]), rounds, format_speed(speed["slowest_megapixels_per_second"]),
+            other_processes_text(speed.get("other_processes_cores")),
+        ])
     return rows
 
 
@@ -762,7 +796,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--limit", type=int, help=f"first N images of each set (default all, {QUICK_IMAGES} with --quick)")
     add("--threads", type=int, help="torch and OpenCV CPU threads (default: their own defaults)")
     add("--photo-rounds", type=int, default=ROUNDS, help=f"timed runs on a 12 MP photo per model (default {ROUNDS}; 0 skips)")
-    add("--jobs", type=int, default=1, help="processes for CBM3D, which is single-threaded (default 1)")
+    add("--jobs", type=int, default=1, help="processes for CBM3D (default 1); bm3d already uses every core, so more gain little")
     add("--score-store", type=Path, default=default_score_store(), help="CBM3D image scores kept between runs (default %(default)s)")
     add("--fresh", action="store_true", help="compute every CBM3D score again instead of reusing stored ones")
     return parser
@@ -792,8 +826,8 @@ def main(argv: list[str] | None = None) -> None:
         cv2.setNumThreads(args.threads)
     progress = Progress()
     context = run_context("python -m model.benchmark " + shlex.join(argv), torch.get_num_threads())
-    busy = busy_machine_note(context["machine"])
-    if busy:
+    run_started = sample_cpu()
+    for busy in busy_machine_notes({"machine": context["machine"]}):
         progress.say(f"warning: {busy}")
     test_sets = {name: load_test_set(name, limit) for name in args.sets}
     options = {
@@ -834,12 +868,18 @@ def main(argv: list[str] | None = None) -> None:
                 runs.append(run_method(method, test_sets, sigmas, protocols, progress, pool, store))
                 # "auto" is the default model again; the photo run uses auto strength anyway
                 if photo and method.denoiser is not None and method.key != "auto":
+                    timing_started = sample_cpu()
                     speed = time_photo(method.denoiser, photo, args.photo_rounds)
-                    photo_speeds[method.key] = {"label": f"ours: {method.denoiser.name}, auto strength", **speed.record()}
+                    photo_speeds[method.key] = {
+                        "label": f"ours: {method.denoiser.name}, auto strength",
+                        **speed.record(),
+                        "other_processes_cores": other_processes_cores(timing_started, sample_cpu()),
+                    }
                     progress.say(f"{method.key}: 12 MP photo {speed.slowest_megapixels_per_second:.2f} MP/s (slowest round)")
                 partial = build_report(context, options, runs, skipped, nlm, False, photo_speeds)
                 write_outputs(partial, args.output)
     context["machine"]["load_average_end"] = load_average()
+    context["machine"]["other_processes_cores"] = other_processes_cores(run_started, sample_cpu())
     markdown = write_outputs(build_report(context, options, runs, skipped, nlm, True, photo_speeds), args.output)
     progress.say(f"wrote {args.output} and {args.output.with_suffix('.json')}")
     print(markdown)

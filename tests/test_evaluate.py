@@ -347,13 +347,32 @@ def test_the_report_says_how_many_scores_came_from_the_store() -> None:
     assert "default: 600 of 660 image scores" in markdown and "`/cache/scores.jsonl`" in markdown
 
 
+def warnings_in(report: dict) -> list[str]:
+    return [line for line in render_markdown(report).splitlines() if line.startswith("- **Warning:**")]
+
+
 def test_a_busy_machine_is_flagged_and_an_idle_one_is_not() -> None:
+    assert warnings_in(sample_report()) == []
+    busy_start = sample_report()
+    busy_start["machine"]["load_average_start"] = [3.5, 3.0, 2.0]
+    assert any("3.50 on 2 cores when the run started" in line for line in warnings_in(busy_start))
+    busy_during = sample_report()
+    busy_during["machine"]["other_processes_cores"] = 0.8
+    assert any("0.80 of 2 cores busy on average during the run" in line for line in warnings_in(busy_during))
+    busy_photo = sample_report()
+    busy_photo["photo_speed"] = {"default": {
+        "label": "ours: U-Net", "tile": 512, "seconds": [6.0], "slowest_megapixels_per_second": 2.0,
+        "other_processes_cores": 1.1,
+    }}
+    assert any("1.10 cores busy while the 12 MP photo was timed for ours: U-Net" in line for line in warnings_in(busy_photo))
+
+
+def test_the_runs_own_cbm3d_workers_at_the_end_are_not_taken_for_other_processes() -> None:
     report = sample_report()
-    report["machine"]["load_average_end"] = [3.5, 3.0, 2.0]
-    lines = render_markdown(report).splitlines()
-    assert any(line.startswith("- **Warning:** the 1-minute load average reached 3.50") for line in lines)
-    idle = sample_report()
-    assert "Warning" not in render_markdown(idle)
+    report["machine"].update(load_average_end=[3.9, 3.9, 3.8], other_processes_cores=0.05)
+    markdown = render_markdown(report)
+    assert warnings_in(report) == []
+    assert "during the run (machine busy time in /proc/stat minus this run's own): 0.05 cores on average" in markdown
 
 
 def test_model_methods_skip_missing_and_repeated_models(tiny_model: Path) -> None:
@@ -413,11 +432,11 @@ def test_aim_check_reports_the_distance_to_ffdnet() -> None:
 
 def test_rendered_report_lists_the_targets_and_the_photo_speed() -> None:
     report = sample_report()
-    report["photo_speed"] = {"default": {"label": "ours: U-Net, auto strength", "tile": 512, "seconds": [6.0, 4.0], "slowest_megapixels_per_second": 2.0}}
+    report["photo_speed"] = {"default": {"label": "ours: U-Net, auto strength", "tile": 512, "seconds": [6.0, 4.0], "slowest_megapixels_per_second": 2.0, "other_processes_cores": 0.02}}
     lines = render_markdown(report).splitlines()
     assert "| 12 MP photo end to end ≥ 1 MP/s (slowest round) | 2.00 MP/s | met |" in lines
     assert "| beat CBM3D, Kodak24 σ25, float | – | not measured |" in lines
-    assert "| ours: U-Net, auto strength | 512 | 6.00 / 4.00 | 2 |" in lines
+    assert "| ours: U-Net, auto strength | 512 | 6.00 / 4.00 | 2 | 0.02 cores on average |" in lines
     assert any(line.startswith("- Our models run through the engine") and "in 2 orientations" in line for line in lines)
 
 
