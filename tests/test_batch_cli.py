@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -168,6 +170,28 @@ def test_cli_end_to_end(shoot: Path, tiny_model: Path, capsys) -> None:
     captured = capsys.readouterr()
     assert code == 1 and "0 done, 4 skipped, 1 failed" in captured.out
     assert "skipped" not in captured.err
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("terminal", "quiet", "bars"), [(True, False, True), (False, False, False), (True, True, False)])
+def test_progress_bars_are_drawn_on_a_terminal_only(
+    tmp_path: Path, tiny_model: Path, monkeypatch, terminal: bool, quiet: bool, bars: bool
+) -> None:
+    write_png(tmp_path / "in" / "wide.png", noisy_photo(100, 200, 1))  # several 64 px tiles
+    stderr = FakeTerminal() if terminal else io.StringIO()
+    stdout = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    monkeypatch.setattr(sys, "stdout", stdout)
+    args = [str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(tiny_model), "--strength", "12", "--tile", "64"]
+    assert cli.main(args + (["--quiet"] if quiet else [])) == 0
+    assert ("img" in stderr.getvalue()) == bars
+    assert ("tiles" in stderr.getvalue()) == bars
+    assert "1 done, 0 skipped, 0 failed" in stdout.getvalue()
+    assert ("wide.png" in stdout.getvalue()) != quiet  # per-file lines with or without bars
 
 
 def test_metadata_a_jpeg_cannot_hold_is_a_note_not_a_failure(tmp_path: Path, tiny_model: Path, capsys) -> None:
