@@ -75,24 +75,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def bars_wanted(quiet: bool) -> bool:
-    """Progress bars only on a terminal: in a log file their redraws are noise around the per-file lines."""
-    return not quiet and sys.stderr.isatty()
-
-
 class BarProgress(Progress):
     """Draws a per-image tile bar under the overall bar."""
 
-    def __init__(self, draw: bool) -> None:
+    def __init__(self, quiet: bool) -> None:
         super().__init__()
-        self.draw = draw
+        # None lets tqdm draw only on a terminal: in a log file its redraws are noise around the per-file lines
+        self.disable_bars: bool | None = True if quiet else None
         self.tile_bar: tqdm | None = None
 
     def on_update(self, update: Update) -> None:
-        if not self.draw or update.stage != "tile" or update.total <= 1:
+        if self.disable_bars or update.stage != "tile" or update.total <= 1:
             return
         if self.tile_bar is None:
-            self.tile_bar = tqdm(total=int(update.total), desc="  tiles", unit="tile", leave=False, position=1)
+            self.tile_bar = tqdm(
+                total=int(update.total), desc="  tiles", unit="tile", leave=False, position=1, disable=self.disable_bars
+            )
         self.tile_bar.n = int(update.done)
         self.tile_bar.refresh()
         if update.done >= update.total:
@@ -164,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         strength=strength,
         tile=args.tile,
     )
-    progress = BarProgress(bars_wanted(args.quiet))
+    progress = BarProgress(args.quiet)
     summary = Summary()
 
     def request_stop(signum: int, frame: object) -> None:
@@ -199,7 +197,7 @@ def run(args: argparse.Namespace, options: BatchOptions, progress: BarProgress, 
     to_process = {f.source for f in plan.files if options.overwrite or not f.destination.exists()}
     if not args.quiet:
         print(f"model {denoiser.name} on {denoiser.device}; {len(plan.files)} image(s), {len(to_process)} to clean")
-    with tqdm(total=len(to_process), unit="img", disable=not progress.draw, position=0) as overall:
+    with tqdm(total=len(to_process), unit="img", disable=progress.disable_bars, position=0) as overall:
         for result in run_batch(plan, denoiser, options, progress):
             progress.close_tile_bar()
             summary.add(result)

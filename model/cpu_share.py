@@ -32,7 +32,7 @@ def machine_busy_seconds(stat_path: Path = Path("/proc/stat")) -> float | None:
     except (OSError, IndexError, ValueError, AttributeError):
         return None
     fields = first_line.split()
-    if fields[0] != "cpu" or len(fields) < 8:
+    if len(fields) < 8 or fields[0] != "cpu":
         return None
     return sum(int(fields[1 + column]) for column in _BUSY_COLUMNS) / ticks_per_second
 
