@@ -4,6 +4,11 @@ Every function takes clean images as an (N, 3, H, W) float tensor in [0, 1] and
 a :class:`torch.Generator`, and returns the noisy batch together with the
 per-image noise level (standard deviation of noisy - clean, in 8-bit units),
 which is what the noise-map input of the model is trained to expect.
+
+``isp``, the camera pipeline of :mod:`model.camera_noise`, is the exception:
+it also changes the target (the clean image through the same camera pipeline)
+and labels each pixel with its local noise level. :func:`add_noise` mixes all
+of them and always returns a :class:`~model.camera_noise.NoisyBatch`.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from denoiser_app.core.noise_level import estimate_sigma_batch
+from model.camera_noise import NoisyBatch, camera_batch
 
 NoiseFn = Callable[[torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
 
@@ -186,6 +192,8 @@ NOISE_MODELS: dict[str, NoiseFn] = {
     "poisson_gaussian": poisson_gaussian,
     "camera": camera,
 }
+# Noise models that make their own targets and per-pixel labels.
+PIPELINE_MODELS = {"isp": camera_batch}
 
 
 def parse_mix(spec: str) -> dict[str, float]:
@@ -194,8 +202,9 @@ def parse_mix(spec: str) -> dict[str, float]:
     for part in spec.split(","):
         name, _, weight = part.partition(":")
         name = name.strip()
-        if name not in NOISE_MODELS:
-            raise ValueError(f"unknown noise model {name!r}; known: {', '.join(NOISE_MODELS)}")
+        if name not in NOISE_MODELS and name not in PIPELINE_MODELS:
+            known = ", ".join([*NOISE_MODELS, *PIPELINE_MODELS])
+            raise ValueError(f"unknown noise model {name!r}; known: {known}")
         weights[name] = float(weight) if weight else 1.0
     total = sum(weights.values())
     if total <= 0:
@@ -209,33 +218,45 @@ def add_noise(
     mix: dict[str, float],
     quantise_probability: float = 0.5,
     estimate_non_gaussian: bool = True,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Add noise drawn from ``mix`` to each image; returns (noisy, noise level per image).
+) -> NoisyBatch:
+    """Add noise drawn from ``mix`` to each image; returns noisy images, targets and noise-level maps.
 
     A share of the batch is clipped and rounded to 8 bits, as files on disk are;
     the rest stays unclipped, as in the papers' evaluation protocol.
 
     Gaussian noise is labelled with its true sigma, the number a user or a
-    benchmark gives. Other noise is labelled, when ``estimate_non_gaussian``,
-    with what the app's blind estimator reads on the noisy image: correlated
-    camera noise reads far below its true standard deviation, and training on
-    that reading makes "auto" strength right for real photos.
+    benchmark gives. ``isp`` noise is labelled per pixel with its true local
+    level. The older per-image models (``poisson_gaussian``, ``camera``) are
+    labelled, when ``estimate_non_gaussian``, with what the patch-PCA
+    estimator reads on the noisy image, which is how the earlier models were
+    trained; mixes without ``isp`` draw exactly the random numbers they
+    always did, so runs resume and repeat as before.
     """
-    n = clean.shape[0]
+    n, _, height, width = clean.shape
     names = list(mix)
     choice = torch.multinomial(torch.tensor([mix[k] for k in names]), n, replacement=True, generator=gen)
     noisy = torch.empty_like(clean)
+    target = clean.clone()
     sigma = torch.empty(n)
+    maps: dict[int, torch.Tensor] = {}
     for k, name in enumerate(names):
         idx = torch.nonzero(choice == k).flatten()
-        if len(idx):
+        if not len(idx):
+            continue
+        if name in PIPELINE_MODELS:
+            seed = int(torch.randint(2**62, (1,), generator=gen))
+            made = PIPELINE_MODELS[name](clean[idx], np.random.default_rng(seed))
+            noisy[idx], target[idx] = made.noisy, made.clean
+            maps.update({int(i): level for i, level in zip(idx, made.level)})
+        else:
             noisy[idx], sigma[idx] = NOISE_MODELS[name](clean[idx], gen)
     to_quantise = torch.rand(n, generator=gen) < quantise_probability
     noisy[to_quantise] = quantise(noisy[to_quantise])
-    if estimate_non_gaussian and "gaussian" in names:
-        other = torch.nonzero(choice != names.index("gaussian")).flatten()
-    else:
-        other = torch.arange(n) if estimate_non_gaussian else torch.empty(0, dtype=torch.long)
+    by_estimate = [i for i in range(n) if names[choice[i]] != "gaussian" and names[choice[i]] not in PIPELINE_MODELS]
+    other = torch.tensor(by_estimate if estimate_non_gaussian else [], dtype=torch.long)
     if len(other):
         sigma[other] = estimate_sigma_batch(noisy[other])
-    return noisy, sigma
+    level = sigma.view(n, 1, 1, 1).expand(n, 1, height, width).clone()
+    for index, plane in maps.items():
+        level[index] = plane
+    return NoisyBatch(noisy, target, level)

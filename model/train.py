@@ -32,6 +32,7 @@ from denoiser_app.core.progress import Progress
 from model import data, synthetic
 from model.archs import build
 from model.archs.common import grow_into
+from model.camera_noise import camera_batch
 from model.noise import add_noise, camera, parse_mix
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -136,7 +137,9 @@ def psnr(denoised: torch.Tensor, clean: torch.Tensor) -> float:
 
 
 def noise_map_like(image: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """A constant noise-level plane per image, in the model's units (sigma / 255)."""
+    """The model's noise-level input (sigma / 255): a constant plane per image, or the given (N, 1, H, W) map."""
+    if sigma.dim() == 4:
+        return (sigma / 255.0).contiguous()
     return (sigma / 255.0).view(-1, 1, 1, 1).expand(image.shape[0], 1, *image.shape[2:]).contiguous()
 
 
@@ -157,6 +160,10 @@ class Validator:
             # drawn last so the earlier cases' noise, and their logged scores, stay as they were
             "gauss15": (clean + torch.randn(clean.shape, generator=gen) * 15 / 255, torch.full((len(images),), 15.0)),
         }
+        # The camera pipeline makes its own targets; scored against those.
+        isp = camera_batch(clean, np.random.default_rng(4321))
+        self.cases["isp"] = (isp.noisy, isp.level)
+        self.targets = {"isp": isp.clean}
 
     @torch.inference_mode()
     def score(self, network: nn.Module) -> dict[str, float]:
@@ -164,7 +171,8 @@ class Validator:
         scores = {}
         for name, (noisy, sigma) in self.cases.items():
             denoised = network(noisy, noise_map_like(noisy, sigma))
-            scores[name] = float(np.mean([psnr(d, c) for d, c in zip(denoised, self.clean)]))
+            targets = self.targets.get(name, self.clean)
+            scores[name] = float(np.mean([psnr(d, c) for d, c in zip(denoised, targets)]))
         network.train()
         return scores
 
@@ -292,13 +300,13 @@ def train(
             break
         for group in optimiser.param_groups:
             group["lr"] = learning_rate_at(step, config)
-        clean = sampler.sample(config.batch_size, rng)
-        noisy, sigma = add_noise(clean, noise_gen, mix)
-        noisy = noisy.contiguous(memory_format=memory_format)
-        noise_map = noise_map_like(noisy, sigma).contiguous(memory_format=memory_format)
+        batch = add_noise(sampler.sample(config.batch_size, rng), noise_gen, mix)
+        noisy = batch.noisy.contiguous(memory_format=memory_format)
+        noise_map = noise_map_like(noisy, batch.level).contiguous(memory_format=memory_format)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
             denoised = network(noisy, noise_map)
-        loss = weighted_loss(denoised.float(), clean, sample_weights(sigma, config.loss_weighting), config.loss)
+        weights = sample_weights(batch.level.mean(dim=(1, 2, 3)), config.loss_weighting)
+        loss = weighted_loss(denoised.float(), batch.clean, weights, config.loss)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()

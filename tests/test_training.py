@@ -186,10 +186,38 @@ def test_gaussian_keeps_its_true_sigma_and_camera_noise_gets_the_estimate() -> N
     from denoiser_app.core.noise_level import estimate_sigma_batch
 
     clean = torch.rand(8, 3, 64, 64) * 0.1 + 0.45
-    noisy, sigma = noise.add_noise(clean, torch.Generator().manual_seed(0), {"gaussian": 1.0}, quantise_probability=0.0)
-    torch.testing.assert_close(sigma, (noisy - clean).flatten(1).std(dim=1) * 255, rtol=0.1, atol=0.5)
-    noisy, sigma = noise.add_noise(clean, torch.Generator().manual_seed(0), {"camera": 1.0})
-    torch.testing.assert_close(sigma, estimate_sigma_batch(noisy))
+    batch = noise.add_noise(clean, torch.Generator().manual_seed(0), {"gaussian": 1.0}, quantise_probability=0.0)
+    sigma = batch.level[:, 0, 0, 0]
+    assert (batch.level == sigma.view(-1, 1, 1, 1)).all(), "Gaussian noise is labelled with one level per image"
+    torch.testing.assert_close(sigma, (batch.noisy - clean).flatten(1).std(dim=1) * 255, rtol=0.1, atol=0.5)
+    assert torch.equal(batch.clean, clean)
+    batch = noise.add_noise(clean, torch.Generator().manual_seed(0), {"camera": 1.0})
+    torch.testing.assert_close(batch.level[:, 0, 0, 0], estimate_sigma_batch(batch.noisy))
+
+
+def test_isp_noise_brings_its_own_targets_and_per_pixel_labels() -> None:
+    from model.camera_noise import local_noise_level
+
+    clean = torch.rand(6, 3, 48, 48) * 0.6 + 0.2
+    batch = noise.add_noise(clean, torch.Generator().manual_seed(3), {"isp": 1.0}, quantise_probability=0.0)
+    assert batch.level.shape == (6, 1, 48, 48)
+    assert not torch.equal(batch.clean, clean), "the target went through the camera pipeline"
+    for noisy, target, level in zip(batch.noisy, batch.clean, batch.level):
+        expected = local_noise_level(noisy.permute(1, 2, 0).numpy(), target.permute(1, 2, 0).numpy())
+        np.testing.assert_allclose(level[0].numpy(), expected, rtol=1e-4, atol=1e-3)
+    assert (batch.level.mean(dim=(1, 2, 3)) <= noise.MAX_SIGMA + 0.5).all()
+
+
+def test_mixes_without_isp_draw_the_same_noise_as_before() -> None:
+    """A resumed run of an older mix must see exactly the noise it saw before isp existed.
+
+    The figures were computed with the add_noise of before isp (commit 954b368).
+    """
+    clean = torch.linspace(0, 1, 4 * 3 * 32 * 32).reshape(4, 3, 32, 32)
+    mix = noise.parse_mix("gaussian:0.5,poisson_gaussian:0.15,camera:0.35")
+    batch = noise.add_noise(clean, torch.Generator().manual_seed(5), mix)
+    assert float(batch.noisy.double().sum()) == pytest.approx(6095.88449220499, abs=1e-6)
+    np.testing.assert_allclose(batch.level[:, 0, 0, 0].numpy(), [12.760795, 1.829555, 54.680161, 33.353573], rtol=1e-6)
 
 
 def test_small_folders_keep_most_photos_for_training_and_hidden_files_are_not_photos(tmp_path: Path) -> None:
