@@ -19,8 +19,9 @@ def flops_per_pixel(module: nn.Module, size: int = 256) -> float:
     """Floating-point operations per input pixel (a multiply-add counts as two)."""
     image = torch.rand(1, 3, size, size)
     noise_map = torch.full((1, 1, size, size), 0.1)
+    inputs = (image,) if getattr(module, "role", "denoiser") == "estimator" else (image, noise_map)
     with FlopCounterMode(display=False) as counter, torch.no_grad():
-        module(image, noise_map)
+        module(*inputs)
     return counter.get_total_flops() / (size * size)
 
 
@@ -38,6 +39,7 @@ def export(module: nn.Module, path: Path, architecture: str, arch_options: dict[
         "arch_options": arch_options,
         "multiple": int(getattr(module, "multiple")),
         "takes_noise_map": bool(getattr(module, "takes_noise_map")),
+        "role": str(getattr(module, "role", "denoiser")),
         "noise_range": [0.0, MAX_SIGMA],
         "parameters": sum(p.numel() for p in module.parameters()),
         "flops_per_pixel": round(flops_per_pixel(module)),

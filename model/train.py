@@ -18,7 +18,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -109,7 +109,14 @@ def weighted_loss(denoised: torch.Tensor, clean: torch.Tensor, weights: torch.Te
     return (error.mean(dim=(1, 2, 3)) * weights).mean()
 
 
-def learning_rate_at(step: int, config: TrainConfig) -> float:
+class LearningSchedule(Protocol):
+    learning_rate: float
+    min_learning_rate: float
+    warmup_steps: int
+    total_steps: int
+
+
+def learning_rate_at(step: int, config: LearningSchedule) -> float:
     """Linear warm-up, then cosine decay to ``min_learning_rate``."""
     if step < config.warmup_steps:
         return config.learning_rate * (step + 1) / config.warmup_steps

@@ -12,9 +12,10 @@ from model.archs import build
 from model.export import export
 
 
-def make_model_file(path: Path, architecture: str, options: dict, seed: int = 0) -> Path:
+def make_model_file(path: Path, architecture: str, options: dict, seed: int = 0, **metadata: object) -> Path:
     torch.manual_seed(seed)
-    export(build(architecture, **options), path, architecture, options, name=path.stem, description="test model")
+    network = build(architecture, **options)
+    export(network, path, architecture, options, name=path.stem, description="test model", **metadata)
     return path
 
 
@@ -23,6 +24,15 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small random-weight noise-map U-Net; fast enough for any test."""
     folder = tmp_path_factory.mktemp("models")
     return make_model_file(folder / "tiny.pt", "nm_unet", {"widths": [8, 16], "blocks": 1})
+
+
+@pytest.fixture(scope="session")
+def tiny_auto_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny noise-map U-Net whose Auto reads local levels with a tiny learned estimator beside it."""
+    folder = tmp_path_factory.mktemp("models")
+    make_model_file(folder / "tiny-estimator.pt", "noise_estimator", {"width": 8, "fine_layers": 1, "coarse_layers": 1})
+    options = {"widths": [8, 16], "blocks": 1}
+    return make_model_file(folder / "tiny-auto.pt", "nm_unet", options, estimator="tiny-estimator")
 
 
 @pytest.fixture(scope="session")

@@ -223,6 +223,29 @@ def test_cli_auto_strength_reports_the_estimate(tmp_path: Path, tiny_model: Path
     assert (tmp_path / "in-denoised" / "x.tif").exists() or (tmp_path / "in-denoised" / "x.tiff").exists()
 
 
+def test_cli_strength_as_a_share_of_auto_and_keep_grain(tmp_path: Path, tiny_model: Path, capsys) -> None:
+    image = noisy_photo(64, 64)
+    write_png(tmp_path / "in" / "x.png", image)
+    out = tmp_path / "out"
+
+    def run(*extra: str) -> np.ndarray:
+        args = [str(tmp_path / "in"), "-o", str(out), "--model", str(tiny_model), "--overwrite", "--device", "cpu"]
+        assert cli.main([*args, *extra]) == 0
+        return np.asarray(Image.open(out / "x.png"), dtype=np.float32)
+
+    auto = run()
+    estimate = float(capsys.readouterr().out.split("noise ")[1].split()[0])
+    half_line = run("--strength", "50%")
+    assert f"noise {estimate / 2:.1f} estimated" in capsys.readouterr().out
+    assert not np.array_equal(half_line, auto)
+    kept = run("--strength", "20", "--keep-grain", "100")
+    np.testing.assert_allclose(kept, np.round(image * 255), atol=1.0)  # all the noise blended back
+    for bad in (["--strength", "250%"], ["--keep-grain", "120"]):
+        with pytest.raises(SystemExit):
+            cli.main([str(tmp_path / "in"), *bad])
+    assert "keep-grain" in capsys.readouterr().err
+
+
 def test_cli_rejects_bad_arguments(capsys) -> None:
     with pytest.raises(SystemExit):
         cli.main(["somewhere", "--strength", "200"])

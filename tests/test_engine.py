@@ -106,11 +106,11 @@ def test_out_of_memory_halves_tiles_then_falls_back_to_cpu(tiny_model, monkeypat
     real_run = engine.Denoiser._run_model
     seen_tiles: list[int] = []
 
-    def fake_run(self, tile, sigma):
+    def fake_run(self, tile, level, share):
         seen_tiles.append(max(tile.shape[:2]))
         if self.device.type == "cuda":
             raise torch.cuda.OutOfMemoryError("CUDA out of memory")
-        return real_run(self, tile, sigma)
+        return real_run(self, tile, level, share)
 
     monkeypatch.setattr(engine.Denoiser, "_run_model", fake_run)
     result = denoiser.denoise(noisy_photo(600, 600), 10.0, tile=512)
@@ -128,6 +128,11 @@ def test_parse_strength() -> None:
         parse_strength("80")
     with pytest.raises(ValueError):
         parse_strength("-1")
+    assert parse_strength("150%") == "150%"
+    assert parse_strength(" 70.0 % ".replace(" ", "")) == "70%"
+    assert engine.auto_share("150%") == 1.5 and engine.auto_share("auto") == 1.0 and engine.auto_share(12.0) is None
+    with pytest.raises(ValueError, match="0% and 200%"):
+        parse_strength("250%")
 
 
 def test_devices() -> None:
@@ -213,3 +218,58 @@ def test_passes_keep_grey_grey_and_only_the_offered_counts_load(tiny_model) -> N
     assert load_denoiser(tiny_model, "cpu", passes=8).denoise(grey, 10.0).pixels.shape == (40, 50, 1)
     with pytest.raises(ValueError, match="passes must be one of 1, 2, 4, 8"):
         load_denoiser(tiny_model, "cpu", passes=3)
+
+
+def test_keep_grain_blends_back_a_share_of_the_removed_noise(tiny_model) -> None:
+    denoiser = load_denoiser(tiny_model, "cpu")
+    image = noisy_photo(48, 64)
+    clean = denoiser.denoise(image, 20.0).pixels
+    half = denoiser.denoise(image, 20.0, keep_grain=0.5).pixels
+    np.testing.assert_allclose(half, np.clip(clean + 0.5 * (image - clean), 0, 1), atol=1e-5)
+    np.testing.assert_allclose(denoiser.denoise(image, 20.0, keep_grain=1.0).pixels, image, atol=1e-6)
+    with pytest.raises(ValueError, match="keep_grain"):
+        denoiser.denoise(image, 20.0, keep_grain=1.5)
+
+
+def test_a_share_of_auto_scales_the_estimated_level(tiny_model) -> None:
+    denoiser = load_denoiser(tiny_model, "cpu")
+    image = noisy_photo(96, 96)
+    auto = denoiser.denoise(image, "auto")
+    half = denoiser.denoise(image, "50%")
+    assert half.estimated and half.sigma == pytest.approx(0.5 * auto.sigma)
+    np.testing.assert_allclose(half.pixels, denoiser.denoise(image, 0.5 * auto.sigma).pixels, atol=1e-6)
+
+
+def test_a_learned_estimator_gives_each_tile_its_own_level_map(tiny_auto_model, monkeypatch) -> None:
+    denoiser = load_denoiser(tiny_auto_model, "cpu")
+    assert denoiser.reads_local_levels
+    image = noisy_photo(80, 96)
+    image[:, :48] *= 0.3  # a dark half: a random estimator still reads the halves differently
+    maps: list[np.ndarray] = []
+    real_network = engine.Denoiser._run_network
+
+    def spy(self, tile, level_map):
+        maps.append(level_map.copy())
+        return real_network(self, tile, level_map)
+
+    monkeypatch.setattr(engine.Denoiser, "_run_network", spy)
+    padded = np.pad(image, ((16, 16), (16, 16), (0, 0)), mode="reflect")
+    raw = denoiser._level_map(padded)
+    percent = round(2000 / raw.max(), 1)  # a share that keeps the random estimator's map inside the model's range
+    result = denoiser.denoise(image, f"{percent}%")
+    low, high = denoiser.info.noise_range
+    np.testing.assert_allclose(maps[0], np.clip(raw * percent / 100, low, high), rtol=1e-5, atol=1e-4)
+    assert maps[0].std() > 0, "the map varies over the photo"
+    assert result.sigma == pytest.approx(percent / 100 * denoiser.estimate(image))
+    maps.clear()
+    denoiser.denoise(image, 7.0)
+    assert (maps[0] == 7.0).all(), "a fixed strength is one level everywhere"
+
+
+def test_estimator_files_are_not_offered_as_models(tiny_auto_model, monkeypatch) -> None:
+    from denoiser_app.core import models
+
+    monkeypatch.setattr(models, "bundled_models_dir", lambda: tiny_auto_model.parent)
+    monkeypatch.setattr(models, "user_models_dir", lambda: tiny_auto_model.parent / "none")
+    names = [entry.name for entry in models.list_models()]
+    assert "tiny-auto" in names and "tiny-estimator" not in names

@@ -95,7 +95,7 @@ def test_checkpoint_exports_to_a_loadable_model(clean_folder: Path, tmp_path: Pa
     run = tmp_path / "run"
     train(_config(clean_folder, bf16=True), run, echo=False)
     network, config, step, scores = network_from_checkpoint(run / CHECKPOINT_NAME)
-    assert step == 6 and set(scores) == {"gauss25", "camera", "gauss15"}
+    assert step == 6 and set(scores) == {"gauss25", "camera", "gauss15", "isp"}
     out = tmp_path / "exported.pt"
     export(network, out, config["arch"], config["arch_options"], recipe=config, steps=step)
     denoiser = load_denoiser(out, "cpu")
@@ -279,11 +279,11 @@ def test_pareto_table_reads_validation_at_a_step_and_times_the_architecture(clea
     train(_config(clean_folder, arch_options={"widths": [16, 32], "blocks": 1}), tmp_path / "wide run", echo=False)
     narrow = measure("narrow", tmp_path / "narrow run", 3, threads=1, size=(96, 64))
     wide = measure("wide", tmp_path / "wide run", 3, threads=1, size=(96, 64))
-    assert set(narrow.validation) == {"gauss25", "camera", "gauss15"} and narrow.megapixels_per_second > 0
+    assert set(narrow.validation) == {"gauss25", "camera", "gauss15", "isp"} and narrow.megapixels_per_second > 0
     assert wide.parameters > 3 * narrow.parameters and wide.flops_per_pixel > 3 * narrow.flops_per_pixel
     assert measure("narrow", tmp_path / "narrow run", 4, threads=1, size=(96, 64)).validation == {}  # not logged at 4
     rows = table([narrow, wide], 3).splitlines()
-    assert rows[0] == "| variant | parameters | kFLOP / px | MP/s (12 MP, engine) | camera PSNR at step 3 | gauss15 PSNR at step 3 | gauss25 PSNR at step 3 |"
+    assert rows[0] == "| variant | parameters | kFLOP / px | MP/s (12 MP, engine) | camera PSNR at step 3 | gauss15 PSNR at step 3 | gauss25 PSNR at step 3 | isp PSNR at step 3 |"
     assert rows[2].startswith('| narrow (nm_unet {"widths":[8,16],"blocks":1}) |')
 
 

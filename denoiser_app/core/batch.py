@@ -50,6 +50,7 @@ class BatchOptions:
     overwrite: bool = False
     allow_inside_input: bool = False
     strength: Strength = "auto"
+    keep_grain: float = 0.0
     tile: int = DEFAULT_TILE
 
 
@@ -239,7 +240,9 @@ def process_file(item: PlannedFile, denoiser: Denoiser, options: BatchOptions, p
     started = time.perf_counter()
     try:
         image = read_image(item.source)
-        result = denoiser.denoise(image.pixels, options.strength, options.tile, progress=progress)
+        result = denoiser.denoise(
+            image.pixels, options.strength, options.tile, progress=progress, keep_grain=options.keep_grain
+        )
         image.pixels = result.pixels
         item.destination.parent.mkdir(parents=True, exist_ok=True)
         warnings = write_image(item.destination, image, options.format, options.jpeg_quality, options.bit_depth)

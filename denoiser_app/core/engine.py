@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from denoiser_app.core.modelfile import ModelInfo, load_model_file, quiet_torchscript
-from denoiser_app.core.models import resolve_model
+from denoiser_app.core.models import resolve_estimator, resolve_model
 from denoiser_app.core.noise_level import estimate_sigma
 from denoiser_app.core.progress import Progress
 from denoiser_app.core.tiling import run_tiled
@@ -26,7 +26,13 @@ DEFAULT_TILE = 512
 MIN_TILE = 128
 EDGE_CONTEXT = 16
 MAX_STRENGTH = 75.0
+MAX_AUTO_PERCENT = 200.0
+AUTO = "auto"
+# A level, "auto", or a share of the Auto level written as "NN%".
 Strength = float | str
+# Auto's level for a whole photo is read on up to this many crops of this size.
+ESTIMATE_CROPS = 16
+ESTIMATE_CROP = 256
 
 # Geometric self-ensemble: the network sees each tile turned and mirrored
 # (quarter turns, then a left-right mirror) and the outputs, turned back, are
@@ -75,13 +81,39 @@ def available_devices() -> list[str]:
 
 
 def parse_strength(text: str) -> Strength:
-    """``"auto"`` or a number from 0 to 75 (8-bit sigma)."""
-    if text.strip().lower() == "auto":
-        return "auto"
+    """``"auto"``, a share of Auto such as ``"150%"`` (0-200%), or a noise level from 0 to 75 (8-bit sigma)."""
+    text = text.strip().lower()
+    if text == AUTO:
+        return AUTO
+    if text.endswith("%"):
+        share = float(text[:-1])
+        if not 0 <= share <= MAX_AUTO_PERCENT:
+            raise ValueError(f"a strength relative to Auto must be between 0% and {MAX_AUTO_PERCENT:g}%")
+        return f"{share:g}%"
     value = float(text)
     if not 0 <= value <= MAX_STRENGTH:
-        raise ValueError(f"strength must be auto or between 0 and {MAX_STRENGTH:g}")
+        raise ValueError(f"strength must be auto, a share of auto (0-{MAX_AUTO_PERCENT:g}%) or between 0 and {MAX_STRENGTH:g}")
     return value
+
+
+def auto_share(strength: Strength) -> float | None:
+    """How much of the Auto level a strength asks for (1.0 for ``"auto"``), or None for an absolute level."""
+    if strength == AUTO:
+        return 1.0
+    if isinstance(strength, str) and strength.endswith("%"):
+        return float(strength[:-1]) / 100.0
+    return None
+
+
+def _spread_crops(image: np.ndarray, count: int, size: int) -> list[np.ndarray]:
+    """Up to ``count`` crops of ``size`` pixels on a regular grid over the image (the whole image if small)."""
+    height, width = image.shape[:2]
+    if height <= size and width <= size:
+        return [image]
+    per_side = max(1, int(np.sqrt(count)))
+    tops = np.linspace(0, max(0, height - size), per_side).astype(int)
+    lefts = np.linspace(0, max(0, width - size), per_side).astype(int)
+    return [image[top : top + size, left : left + size] for top in np.unique(tops) for left in np.unique(lefts)]
 
 
 @dataclass(frozen=True)
@@ -114,6 +146,7 @@ class Denoiser:
     def _load(self) -> None:
         module, info = load_model_file(self.path, self.device)
         self.info: ModelInfo = info
+        self.estimator = self._load_estimator(info)
         self.dtype = pick_dtype(self.precision, self.device)
         # The architectures keep the image and the residual in float32 and run
         # only their convolutions in the weights' dtype.
@@ -126,36 +159,75 @@ class Denoiser:
             # this pass only pays off (and only applies) in float32.
             self.module = torch.jit.optimize_for_inference(frozen) if self.dtype == torch.float32 else frozen
 
+    def _load_estimator(self, info: ModelInfo) -> torch.jit.ScriptModule | None:
+        """The learned noise-level estimator the model names for Auto, frozen; None for the patch-PCA estimate."""
+        name = info.extra.get("estimator")
+        if not name:
+            return None
+        module, _ = load_model_file(resolve_estimator(str(name), self.path), self.device)
+        with quiet_torchscript():
+            return torch.jit.freeze(module)
+
     @property
     def name(self) -> str:
         return self.info.name or self.path.stem
 
-    def estimate(self, image: np.ndarray) -> float:
-        """The image's noise level in 8-bit sigma units."""
-        return estimate_sigma(image)
+    @property
+    def reads_local_levels(self) -> bool:
+        """Whether Auto gives this model a map of local noise levels (a learned estimator) rather than one number."""
+        return self.estimator is not None
 
-    def _run_model(self, tile: np.ndarray, sigma: float) -> np.ndarray:
+    def estimate(self, image: np.ndarray) -> float:
+        """The image's noise level in 8-bit sigma units: one number, as Auto shows it.
+
+        With a learned estimator, the median of its map over up to
+        ``ESTIMATE_CROPS`` crops spread over the photo.
+        """
+        if self.estimator is None:
+            return estimate_sigma(image)
+        levels = [np.median(self._level_map(crop)) for crop in _spread_crops(image, ESTIMATE_CROPS, ESTIMATE_CROP)]
+        return float(np.median(levels))
+
+    def _level_map(self, tile: np.ndarray) -> np.ndarray:
+        """The learned estimator's H x W map of local noise levels (8-bit units) for an H x W x C tile."""
+        colour = np.repeat(tile, 3, axis=2) if tile.shape[2] == 1 else tile
+        batch = torch.from_numpy(np.ascontiguousarray(colour, dtype=np.float32)).permute(2, 0, 1)[None]
+        with torch.inference_mode():
+            level = self.estimator(batch.to(self.device))
+        return level[0, 0].float().cpu().numpy() * 255.0
+
+    def _run_model(self, tile: np.ndarray, level: float | None, share: float) -> np.ndarray:
         """Denoise one tile in ``self.passes`` orientations and average them.
 
-        Grey tiles go through the colour model as three equal channels.
+        ``level`` is the noise level for the whole tile, or None to read a map
+        of local levels from the tile with the learned estimator, times
+        ``share``. Grey tiles go through the colour model as three equal
+        channels.
         """
         grey = tile.shape[2] == 1
         if grey:
             tile = np.repeat(tile, 3, axis=2)
-        result = self._run_network(tile, sigma)
+        low, high = self.info.noise_range
+        if level is None:
+            level_map = np.clip(self._level_map(tile) * share, low, high).astype(np.float32)
+        else:
+            level_map = np.full(tile.shape[:2], level, dtype=np.float32)
+        result = self._run_network(tile, level_map)
         for quarter_turns, mirrored in ORIENTATIONS[1 : self.passes]:
-            turned = np.rot90(tile, quarter_turns)
-            output = self._run_network(turned[:, ::-1] if mirrored else turned, sigma)
+            turned, turned_map = np.rot90(tile, quarter_turns), np.rot90(level_map, quarter_turns)
+            if mirrored:
+                turned, turned_map = turned[:, ::-1], turned_map[:, ::-1]
+            output = self._run_network(turned, turned_map)
             result += np.rot90(output[:, ::-1] if mirrored else output, -quarter_turns)
         if self.passes > 1:
             result /= self.passes
         return result.mean(axis=2, keepdims=True) if grey else result
 
-    def _run_network(self, tile: np.ndarray, sigma: float) -> np.ndarray:
-        """One forward pass on an H x W x 3 tile."""
+    def _run_network(self, tile: np.ndarray, level_map: np.ndarray) -> np.ndarray:
+        """One forward pass on an H x W x 3 tile with an H x W map of noise levels (8-bit units)."""
         # An H x W x C array viewed as 1 x C x H x W is already channels-last.
         batch = torch.from_numpy(np.ascontiguousarray(tile)).permute(2, 0, 1)[None].to(self.device)
-        noise_map = torch.full((1, 1, *tile.shape[:2]), sigma / 255.0, device=self.device)
+        noise_map = torch.from_numpy(np.ascontiguousarray(level_map) / 255.0)[None, None].to(self.device)
         with torch.inference_mode():
             output = self.module(batch, noise_map)
         return output[0].float().cpu().numpy().transpose(1, 2, 0)
@@ -173,20 +245,36 @@ class Denoiser:
         tile: int = DEFAULT_TILE,
         overlap: int = 64,
         progress: Progress | None = None,
+        keep_grain: float = 0.0,
     ) -> DenoiseResult:
         """Denoise an H x W x C float32 image in [0, 1] (C is 1 or 3).
 
-        Returns the clean pixels, clipped to [0, 1], and the noise level used.
+        ``strength`` is a noise level (8-bit sigma), ``"auto"``, or a share of
+        Auto such as ``"150%"``. With a learned estimator Auto reads a map of
+        local levels tile by tile (real noise is stronger in shadows), scaled
+        by the share; otherwise one level for the photo. ``keep_grain`` (0-1)
+        blends that share of the removed noise back in.
+
+        Returns the clean pixels, clipped to [0, 1], and the noise level used
+        (for a map, its median over the photo, times the share).
         ``progress`` receives one ``tile`` update per tile and may cancel.
         """
         if image.ndim != 3 or image.shape[2] not in (1, 3):
             raise ValueError("expected an H x W x 1 or H x W x 3 image")
-        estimated = strength == "auto"
-        sigma = self.estimate(image) if estimated else float(strength)
+        if not 0.0 <= keep_grain <= 1.0:
+            raise ValueError("keep_grain must be between 0 and 1")
+        share = auto_share(strength)
+        estimated = share is not None
+        sigma = self.estimate(image) * share if share is not None else float(strength)
         image = image.astype(np.float32, copy=False)
         # Strengths beyond what the model was trained on are applied at its limit.
         low, high = self.info.noise_range
-        model_sigma = min(max(sigma, low), high) if self.info.takes_noise_map else (low + high) / 2
+        if not self.info.takes_noise_map:
+            model_sigma: float | None = (low + high) / 2
+        elif estimated and self.estimator is not None:
+            model_sigma = None  # read locally, tile by tile
+        else:
+            model_sigma = min(max(sigma, low), high)
 
         def on_tile(done: int, total: int) -> None:
             if progress:
@@ -200,20 +288,24 @@ class Denoiser:
         # outer 8 pixels).
         mode = "reflect" if min(image.shape[:2]) > EDGE_CONTEXT else "edge"
         padded = np.pad(image, ((EDGE_CONTEXT, EDGE_CONTEXT), (EDGE_CONTEXT, EDGE_CONTEXT), (0, 0)), mode=mode)
-        output = self._tiled_with_fallback(padded, model_sigma, tile, overlap, on_tile)
+        output = self._tiled_with_fallback(padded, model_sigma, share or 1.0, tile, overlap, on_tile)
         output = np.ascontiguousarray(output[EDGE_CONTEXT:-EDGE_CONTEXT, EDGE_CONTEXT:-EDGE_CONTEXT])
         if not self.info.takes_noise_map:
             output -= image
             output *= self._blend_weight(sigma)
             output += image
         np.clip(output, 0.0, 1.0, out=output)
+        if keep_grain > 0.0:
+            output += keep_grain * (image - output)
+            np.clip(output, 0.0, 1.0, out=output)
         return DenoiseResult(output, sigma, estimated)
 
-    def _tiled_with_fallback(self, image, sigma, tile, overlap, on_tile) -> np.ndarray:
+    def _tiled_with_fallback(self, image, level, share, tile, overlap, on_tile) -> np.ndarray:
         """Run tiled; on CUDA out-of-memory halve the tile, then fall back to the CPU."""
         while True:
             try:
-                return run_tiled(image, lambda t: self._run_model(t, sigma), tile, min(overlap, tile // 4), on_tile)
+                process = lambda t: self._run_model(t, level, share)  # noqa: E731
+                return run_tiled(image, process, tile, min(overlap, tile // 4), on_tile)
             except torch.cuda.OutOfMemoryError:
                 torch.cuda.empty_cache()
                 if tile // 2 >= MIN_TILE:

@@ -13,6 +13,7 @@ from denoiser_app.core.modelfile import ModelFileError, ModelInfo, read_metadata
 APP_NAME = "Denoiser"
 MODEL_SUFFIX = ".pt"
 DEFAULT_MODEL = "nmunet-wide"
+DENOISER_ROLE = "denoiser"
 
 
 def resources_dir() -> Path:
@@ -53,8 +54,19 @@ def list_models() -> list[ModelEntry]:
                 info = ModelInfo.from_metadata(read_metadata(path))
             except ModelFileError:
                 continue
+            if info.extra.get("role", DENOISER_ROLE) != DENOISER_ROLE:
+                continue  # a helper network, such as the noise-level estimator
             entries[path.stem] = ModelEntry(path.stem, path, bundled, info)
     return list(entries.values())
+
+
+def resolve_estimator(name: str, model_path: Path) -> Path:
+    """The estimator file a model names: beside the model, else bundled (user models share the bundled one)."""
+    for folder in (Path(model_path).parent, bundled_models_dir()):
+        candidate = folder / f"{name}{MODEL_SUFFIX}"
+        if candidate.is_file():
+            return candidate
+    raise ModelFileError(f"{Path(model_path).name} needs the noise estimator {name!r}, which is missing.")
 
 
 def resolve_model(model: str | Path | None) -> Path:

@@ -25,7 +25,16 @@ from PySide6.QtWidgets import (
 from superqt import QCollapsible, QLabeledSlider
 
 from denoiser_app.core.batch import BatchOptions
-from denoiser_app.core.engine import DEFAULT_PASSES, MAX_STRENGTH, MIN_TILE, PASS_CHOICES, Strength, available_devices
+from denoiser_app.core.engine import (
+    AUTO,
+    DEFAULT_PASSES,
+    MAX_AUTO_PERCENT,
+    MAX_STRENGTH,
+    MIN_TILE,
+    PASS_CHOICES,
+    Strength,
+    available_devices,
+)
 from denoiser_app.core.models import DEFAULT_MODEL, MODEL_SUFFIX, ModelEntry
 from denoiser_app.gui.preview_worker import PreviewSettings
 from denoiser_app.gui.settings import Preferences
@@ -97,15 +106,30 @@ class OptionsPanel(QWidget):
             "How much noise to remove (its standard deviation in 8-bit levels).\n"
             "Higher values remove more noise, and more fine detail with it."
         )
+        self.auto_percent = QLabeledSlider(Qt.Orientation.Horizontal)
+        self.auto_percent.setRange(0, int(MAX_AUTO_PERCENT))
+        self.auto_percent.setValue(100)
+        self.auto_percent.setToolTip(
+            "How much of the measured noise to remove, in per cent of Auto's reading:\n"
+            "100 removes what Auto measures, less is gentler, more is stronger."
+        )
         self.auto_strength = QCheckBox("Auto")
-        self.auto_strength.setToolTip("Measure each photo's noise and remove that much.")
+        self.auto_strength.setToolTip("Measure each photo's noise (locally, as it varies) and remove that much.")
         self.estimate_label = QLabel("Estimated noise: select a photo")
         self.estimate_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._estimate: float | None = None
         strength_row = QHBoxLayout()
         strength_row.addWidget(self.strength, 1)
+        strength_row.addWidget(self.auto_percent, 1)
         strength_row.addWidget(self.auto_strength)
         form.addRow("Strength:", strength_row)
         form.addRow("", self.estimate_label)
+        self.keep_grain = QLabeledSlider(Qt.Orientation.Horizontal)
+        self.keep_grain.setRange(0, 100)
+        self.keep_grain.setToolTip(
+            "Blend this share (per cent) of the removed noise back in,\nfor a natural look with fine grain."
+        )
+        form.addRow("Keep grain:", self.keep_grain)
         self.model = QComboBox()
         self.model.setToolTip("The trained network that does the cleaning.")
         form.addRow("Model:", self.model)
@@ -114,6 +138,9 @@ class OptionsPanel(QWidget):
         self.device.setToolTip("auto uses the graphics card when one is available.")
         form.addRow("Device:", self.device)
         self.strength.valueChanged.connect(self.preview_settings_changed)
+        self.auto_percent.valueChanged.connect(self.preview_settings_changed)
+        self.keep_grain.valueChanged.connect(self.preview_settings_changed)
+        self.auto_strength.toggled.connect(self._start_manual_at_the_estimate)
         self.auto_strength.toggled.connect(self._update_enabled)
         self.auto_strength.toggled.connect(self.preview_settings_changed)
         self.model.activated.connect(self._on_model_activated)
@@ -179,7 +206,9 @@ class OptionsPanel(QWidget):
         return content
 
     def _update_enabled(self) -> None:
-        self.strength.setEnabled(not self.auto_strength.isChecked())
+        auto = self.auto_strength.isChecked()
+        self.strength.setVisible(not auto)
+        self.auto_percent.setVisible(auto)
         self.jpeg_quality.setEnabled(self.format.currentData() == "jpeg")
 
     # -- models ------------------------------------------------------------------
@@ -247,11 +276,26 @@ class OptionsPanel(QWidget):
     # -- values --------------------------------------------------------------------
 
     def strength_value(self) -> Strength:
-        return "auto" if self.auto_strength.isChecked() else float(self.strength.value())
+        """``"auto"``, a share of Auto (``"NN%"``) or a fixed level, as the engine takes it."""
+        if not self.auto_strength.isChecked():
+            return float(self.strength.value())
+        percent = self.auto_percent.value()
+        return AUTO if percent == 100 else f"{percent}%"
+
+    def keep_grain_value(self) -> float:
+        return self.keep_grain.value() / 100.0
 
     def show_estimate(self, sigma: float | None) -> None:
+        """Auto's reading of the selected photo (at 100%), or None when no photo is selected."""
+        self._estimate = sigma
         text = "select a photo" if sigma is None else f"{sigma:.1f}"
         self.estimate_label.setText(f"Estimated noise: {text}")
+
+    def _start_manual_at_the_estimate(self, auto: bool) -> None:
+        """Unticking Auto starts the fixed level where Auto was, so the picture does not jump."""
+        if not auto and self._estimate is not None:
+            level = self._estimate * self.auto_percent.value() / 100
+            self.strength.setValue(round(min(max(level, 0.0), MAX_STRENGTH)))
 
     def preview_settings(self) -> PreviewSettings:
         return PreviewSettings(
@@ -260,6 +304,7 @@ class OptionsPanel(QWidget):
             self.strength_value(),
             self.tile.value(),
             self.passes_value(),
+            self.keep_grain_value(),
         )
 
     def passes_value(self) -> int:
@@ -281,12 +326,15 @@ class OptionsPanel(QWidget):
             overwrite=bool(self.policy.currentData()),
             allow_inside_input=allow_inside_input,
             strength=self.strength_value(),
+            keep_grain=self.keep_grain_value(),
             tile=self.tile.value(),
         )
 
     def load(self, preferences: Preferences) -> None:
         self.strength.setValue(round(preferences.clamped_strength()))
         self.auto_strength.setChecked(preferences.auto_strength)
+        self.auto_percent.setValue(round(min(max(preferences.auto_percent, 0.0), MAX_AUTO_PERCENT)))
+        self.keep_grain.setValue(round(min(max(preferences.keep_grain, 0.0), 100.0)))
         device = preferences.device
         self.device.setCurrentIndex(max(0, self.device.findText(device)))
         self.format.setCurrentIndex(max(0, self.format.findData(preferences.format)))
@@ -301,6 +349,8 @@ class OptionsPanel(QWidget):
     def store(self, preferences: Preferences) -> None:
         preferences.strength = float(self.strength.value())
         preferences.auto_strength = self.auto_strength.isChecked()
+        preferences.auto_percent = float(self.auto_percent.value())
+        preferences.keep_grain = float(self.keep_grain.value())
         preferences.model = self.model_reference() or ""
         preferences.device = self.device.currentText()
         preferences.format = str(self.format.currentData())

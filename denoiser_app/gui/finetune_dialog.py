@@ -58,7 +58,7 @@ from model.data import validation_count
 TITLE = "Train on My Photos"
 STEPS = 1000  # progress bar resolution
 FROM_SCRATCH = ""  # item data of "Train a new network from scratch"
-VALIDATION_LABELS = {"camera": "camera noise", "gauss25": "Gaussian \u03c3 25"}
+VALIDATION_LABELS = {"camera": "camera noise", "gauss25": "Gaussian \u03c3 25", "isp": "camera-pipeline noise"}
 
 
 def format_duration(seconds: float) -> str:

@@ -8,7 +8,8 @@ stale one is dropped.
 
 The preview denoises the upright (EXIF-oriented) crop, with a margin so the
 crop's edges look like the same region of the whole cleaned photo. With
-"Auto" strength it uses the noise level of the whole photo, as a batch would.
+"Auto" strength it uses what a batch would: the local levels the model's
+learned estimator reads, or else one level read on the whole photo.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRect, QThread, QTimer, Signal, SignalInstance, Slot
 from PySide6.QtGui import QImage
 
-from denoiser_app.core.engine import DEFAULT_PASSES, Denoiser, Strength, load_denoiser
+from denoiser_app.core.engine import DEFAULT_PASSES, Denoiser, Strength, auto_share, load_denoiser
 from denoiser_app.core.models import resolve_model
 from denoiser_app.core.noise_level import estimate_sigma
 from denoiser_app.core.progress import Cancelled, Progress, Update
@@ -42,11 +43,12 @@ class PreviewSettings:
     strength: Strength
     tile: int
     passes: int = DEFAULT_PASSES
+    keep_grain: float = 0.0
 
     def changes_the_result(self, other: PreviewSettings) -> bool:
         """Whether switching from ``other`` changes the cleaned pixels (the tile size barely does)."""
-        return (self.model, self.device, self.strength, self.passes) != (
-            other.model, other.device, other.strength, other.passes
+        return (self.model, self.device, self.strength, self.passes, self.keep_grain) != (
+            other.model, other.device, other.strength, other.passes, other.keep_grain
         )
 
 
@@ -111,6 +113,7 @@ class PreviewWorker(QObject):
         self._path: Path | None = None
         self._pixels: np.ndarray | None = None
         self._sigma: float | None = None
+        self._sigma_key: tuple[Path, int, str] | None = None  # the model whose estimator read _sigma
         self._denoiser_key: tuple[Path, int, str] | None = None  # model file, its modification time, device
         self._denoiser: Denoiser | None = None
 
@@ -122,9 +125,12 @@ class PreviewWorker(QObject):
         return self._pixels
 
     def _ensure_sigma(self, path: Path) -> float:
+        """Auto's reading of the whole photo, by the loaded model's estimator (the patch-PCA one before any is loaded)."""
         pixels = self._ensure_image(path)
-        if self._sigma is None:
-            self._sigma = estimate_sigma(pixels)
+        estimator_key = self._denoiser_key if self._denoiser is not None else None
+        if self._sigma is None or self._sigma_key != estimator_key:
+            self._sigma = self._denoiser.estimate(pixels) if self._denoiser is not None else estimate_sigma(pixels)
+            self._sigma_key = estimator_key
         return self._sigma
 
     def _denoiser_for(self, model: str | None, device: str) -> Denoiser:
@@ -155,16 +161,24 @@ class PreviewWorker(QObject):
         try:
             pixels = self._ensure_image(request.path)
             settings = request.settings
-            strength = self._ensure_sigma(request.path) if settings.strength == "auto" else settings.strength
             denoiser = self._denoiser_for(settings.model, settings.device)
             denoiser.passes = settings.passes
+            strength = settings.strength
+            share = auto_share(strength)
+            if share is not None:
+                sigma = self._ensure_sigma(request.path)
+                self.estimated.emit(str(request.path), sigma)
+                if not denoiser.reads_local_levels:  # one level for the whole photo, as a batch would use
+                    strength = sigma * share
             region = request.region
             height, width = pixels.shape[:2]
             top, left = max(0, region.top - MARGIN), max(0, region.left - MARGIN)
             bottom = min(height, region.top + region.height + MARGIN)
             right = min(width, region.left + region.width + MARGIN)
             tile = max(128, min(settings.tile, MAX_PREVIEW_TILE))
-            result = denoiser.denoise(pixels[top:bottom, left:right], strength, tile, progress=progress)
+            result = denoiser.denoise(
+                pixels[top:bottom, left:right], strength, tile, progress=progress, keep_grain=settings.keep_grain
+            )
             inner = result.pixels[
                 region.top - top : region.top - top + region.height,
                 region.left - left : region.left - left + region.width,

@@ -90,6 +90,8 @@ class Preferences(_Group):
     prefix = "preferences"
     strength = Option("strength", 15.0, float)
     auto_strength = Option("auto_strength", True, bool)
+    auto_percent = Option("auto_percent", 100.0, float)  # the share of Auto's reading removed
+    keep_grain = Option("keep_grain", 0.0, float)  # per cent of the removed noise blended back
     model = Option("model", "", str)  # a model name, or a .pt file path; "" is the default model
     device = Option("device", "auto", str)
     recursive = Option("recursive", False, bool)

@@ -10,11 +10,13 @@ from collections.abc import Callable
 from torch import nn
 
 from model.archs.nm_unet import NoiseMapUNet
+from model.archs.noise_estimator import NoiseLevelEstimator
 from model.archs.seed_cae import SeedCAE
 
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "seed_cae": SeedCAE,
     "nm_unet": NoiseMapUNet,
+    "noise_estimator": NoiseLevelEstimator,
 }
 
 

@@ -217,7 +217,7 @@ def test_a_short_fine_tune_saves_a_loadable_model_and_announces_it(
     assert metadata["name"] == "My look (2024)"
     assert metadata["description"] == f"Fine-tuned on 12 photos from {clean_photos}"
     assert metadata["training_data"] == [str(clean_photos)]
-    assert metadata["steps"] == 4 and set(metadata["validation_psnr"]) == {"gauss25", "camera", "gauss15"}
+    assert metadata["steps"] == 4 and set(metadata["validation_psnr"]) == {"gauss25", "camera", "gauss15", "isp"}
     recipe = metadata["recipe"]
     assert (recipe["init_from"], recipe["arch"], recipe["arch_options"]) == (str(tiny_base), "nm_unet", TINY_NETWORK)
     assert (recipe["noise_mix"], recipe["total_steps"], recipe["train_dirs"]) == ("gaussian", 4, [str(clean_photos)])

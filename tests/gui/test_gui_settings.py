@@ -196,3 +196,25 @@ def test_the_committed_icon_is_what_the_icon_script_draws() -> None:
     committed = np.asarray(Image.open(app_icon_path()).convert("RGBA"), np.int16)
     # Resampling may round differently from one Pillow release to the next.
     assert np.abs(drawn - committed).max() <= 2
+
+
+def test_strength_as_a_share_of_auto_a_fixed_level_and_keep_grain_reach_the_job(make_window: WindowFactory) -> None:
+    window = make_window()
+    options = window.options
+    options.auto_strength.setChecked(True)
+    assert options.auto_percent.isVisibleTo(window) and not options.strength.isVisibleTo(window)
+    assert options.strength_value() == "auto"
+    options.auto_percent.setValue(150)
+    options.keep_grain.setValue(25)
+    assert options.strength_value() == "150%"
+    job = options.batch_options(recursive=False)
+    assert (job.strength, job.keep_grain) == ("150%", 0.25)
+    assert options.preview_settings().keep_grain == 0.25
+    # Unticking Auto starts the fixed level at what Auto would apply, not at an old manual value.
+    options.show_estimate(12.0)
+    options.auto_strength.setChecked(False)
+    assert options.strength.isVisibleTo(window) and not options.auto_percent.isVisibleTo(window)
+    assert options.strength.value() == 18 and options.strength_value() == 18.0
+    window.close()
+    again = make_window(size=None).options
+    assert again.auto_percent.value() == 150 and again.keep_grain.value() == 25
