@@ -1,6 +1,11 @@
-"""Contact sheet of real noisy photos: noisy | denoised crops at 100%, for looking at, not scoring.
+"""Contact sheet of real noisy photos: noisy | denoised (| reference) crops at 100%, for looking at, not scoring.
 
-    python -m model.contact_sheet [--model NAME|PATH] [--images Frog.png Dog.png ...] [--output docs/rni15_contact_sheet.png]
+    python -m model.contact_sheet [--model NAME|PATH] [--images RNI15/Frog.png CC15/d800_iso6400_1_real.png ...]
+        [--output docs/real_noise_contact_sheet.png]
+
+Images are named relative to the test folder. A real-noise pair's ``_real``
+file gets its ``_mean`` reference as a third column. Each denoised crop is
+labelled with the Auto level the engine read for the photo.
 """
 from __future__ import annotations
 
@@ -15,7 +20,16 @@ from denoiser_app.core.imageio import read_image
 from model.data import data_root
 from model.evaluate import to_uint8
 
-DEFAULT_IMAGES = ("Frog.png", "Dog.png", "Flowers.png", "Audrey_Hepburn.jpg")
+DEFAULT_IMAGES = (
+    "RNI15/Frog.png",
+    "RNI15/Dog.png",
+    "RNI15/Flowers.png",
+    "CC15/d800_iso6400_1_real.png",
+    "CC15/5dmark3_iso3200_2_real.png",
+    "Nam25/nam05_real.png",
+    "Nam25/nam12_real.png",
+)
+REAL_SUFFIX, REFERENCE_SUFFIX = "_real", "_mean"
 CROP = 256
 LABEL_HEIGHT = 22
 
@@ -49,23 +63,28 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None)
     parser.add_argument("--images", nargs="+", default=list(DEFAULT_IMAGES))
-    parser.add_argument("--output", type=Path, default=Path("docs/rni15_contact_sheet.png"))
+    parser.add_argument("--output", type=Path, default=Path("docs/real_noise_contact_sheet.png"))
     args = parser.parse_args(argv)
     denoiser = load_denoiser(args.model, "cpu")
     rows: list[Image.Image] = []
     for name in args.images:
-        image = read_image(data_root() / "test" / "RNI15" / name)
+        path = data_root() / "test" / name
+        image = read_image(path)
         top, left = busiest_crop(image.pixels, CROP)
-        crop = image.pixels[top : top + CROP, left : left + CROP]
+        window = (slice(top, top + CROP), slice(left, left + CROP))
         result = denoiser.denoise(image.pixels, "auto")
-        clean = result.pixels[top : top + CROP, left : left + CROP]
-        noisy_tile = to_tile(crop, f"{name} noisy (100%)")
-        clean_tile = to_tile(clean, f"{denoiser.name}, auto: noise {result.sigma:.1f}")
-        row = Image.new("RGB", (noisy_tile.width * 2 + 4, noisy_tile.height), "white")
-        row.paste(noisy_tile, (0, 0))
-        row.paste(clean_tile, (noisy_tile.width + 4, 0))
+        tiles = [
+            to_tile(image.pixels[window], f"{name} noisy (100%)"),
+            to_tile(result.pixels[window], f"{denoiser.name}, Auto: noise {result.sigma:.1f}"),
+        ]
+        if path.stem.endswith(REAL_SUFFIX):
+            reference = path.with_name(path.stem[: -len(REAL_SUFFIX)] + REFERENCE_SUFFIX + path.suffix)
+            tiles.append(to_tile(read_image(reference).pixels[window], "reference (mean of ~500 shots)"))
+        row = Image.new("RGB", (sum(t.width + 4 for t in tiles), tiles[0].height), "white")
+        for index, tile in enumerate(tiles):
+            row.paste(tile, (index * (tile.width + 4), 0))
         rows.append(row)
-        print(f"{name}: estimated noise {result.sigma:.1f}, crop at ({left}, {top})")
+        print(f"{name}: Auto level {result.sigma:.1f}, crop at ({left}, {top})")
     sheet = Image.new("RGB", (max(r.width for r in rows), sum(r.height + 4 for r in rows)), "white")
     y = 0
     for row in rows:

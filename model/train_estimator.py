@@ -1,7 +1,7 @@
 """Train the noise-level estimator behind Auto strength, on the same synthetic noise as the denoisers.
 
     python -m model.train_estimator --run-dir RUN [--total-steps 4000] [--time-budget 1800]
-    python -m model.export_estimator RUN/checkpoint.pt resources/models/noise-level.pt
+    python -m model.train_estimator --run-dir RUN --export resources/models/noise-level.pt
 
 Each patch gets noise from the training mix (Gaussian, Poisson-Gaussian and
 the camera pipeline) and the estimator learns to predict the noise-level map
@@ -42,10 +42,11 @@ class EstimatorConfig:
     train_dirs: list[str]
     noise_mix: str = "gaussian:0.4,poisson_gaussian:0.1,isp:0.5"
     clean_share: float = 0.05
+    synthetic_share: float = 0.2  # dead-leaves patches, as in the denoisers' recipe
     total_steps: int = 4000
     batch_size: int = 16
     patch_size: int = 128
-    learning_rate: float = 1e-3
+    learning_rate: float = 5e-4
     min_learning_rate: float = 1e-5
     warmup_steps: int = 200
     seed: int = 0
@@ -97,10 +98,11 @@ def train_estimator(config: EstimatorConfig, run_dir: Path, time_budget: float =
     images: list[np.ndarray] = []
     for folder in config.train_dirs:
         images += [data.load_rgb8(path) for path in data.split_training_files(Path(folder))[0]]
-    augmentation = data.Augmentation(colour_augment=True, hue_rotate=True, synthetic_share=0.2, zoom_probability=0.3)
-    sampler = data.PatchSampler(
-        images, config.patch_size, augmentation, synthetic.dead_leaves_set(SYNTHETIC_COUNT, SYNTHETIC_SIZE, config.seed)
+    augmentation = data.Augmentation(
+        colour_augment=True, hue_rotate=True, synthetic_share=config.synthetic_share, zoom_probability=0.3
     )
+    dead_leaves = synthetic.dead_leaves_set(SYNTHETIC_COUNT, SYNTHETIC_SIZE, config.seed) if config.synthetic_share else None
+    sampler = data.PatchSampler(images, config.patch_size, augmentation, dead_leaves)
     mix = parse_mix(config.noise_mix)
 
     def checkpoint() -> None:
@@ -138,6 +140,27 @@ def train_estimator(config: EstimatorConfig, run_dir: Path, time_budget: float =
     return step
 
 
+def export_estimator(run_dir: Path, output: Path, name: str = "noise-level") -> None:
+    """Write the run's estimator as a model file (role "estimator") that denoisers can name for Auto."""
+    from model.export import export
+
+    state = torch.load(run_dir / CHECKPOINT_NAME, map_location="cpu", weights_only=False)
+    config = EstimatorConfig(**state["config"])
+    network = build("noise_estimator", **config.arch_options)
+    network.load_state_dict(state["params"])
+    export(
+        network,
+        output,
+        "noise_estimator",
+        config.arch_options,
+        name=name,
+        description="Reads the local noise level of a photo for Auto strength (8-bit sigma units).",
+        recipe=asdict(config),
+        steps=state["step"],
+        labels="model.noise.add_noise levels: Gaussian sigma, isp local std (model.camera_noise.local_noise_level)",
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run-dir", type=Path, required=True)
@@ -149,7 +172,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--init-from", default="")
     parser.add_argument("--time-budget", type=float, default=float("inf"))
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--export", type=Path, help="write the run's estimator to this model file and stop")
     args = parser.parse_args(argv)
+    if args.export:
+        export_estimator(args.run_dir, args.export)
+        print(f"wrote {args.export}")
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     config = EstimatorConfig(

