@@ -18,6 +18,7 @@ from denoiser_app.core.engine import (
     load_denoiser,
     parse_strength,
 )
+from denoiser_app.core.hardware import describe_compute
 from denoiser_app.core.imageio import OUTPUT_FORMATS
 from denoiser_app.core.modelfile import ModelFileError
 from denoiser_app.core.models import DEFAULT_MODEL, list_models
@@ -213,7 +214,8 @@ def run(args: argparse.Namespace, options: BatchOptions, progress: BarProgress, 
     # Existing outputs are skipped at once, so only the rest count towards the time left.
     to_process = {f.source for f in plan.files if options.overwrite or not f.destination.exists()}
     if not args.quiet:
-        print(f"model {denoiser.name} on {denoiser.device}; {len(plan.files)} image(s), {len(to_process)} to clean")
+        compute = describe_compute(denoiser.device, denoiser.dtype)
+        print(f"model {denoiser.name} on {compute}; {len(plan.files)} image(s), {len(to_process)} to clean")
     with tqdm(total=len(to_process), unit="img", disable=progress.disable_bars, position=0) as overall:
         for result in run_batch(plan, denoiser, options, progress):
             progress.close_tile_bar()

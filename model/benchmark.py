@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from denoiser_app.core.hardware import cpu_features, cpu_name
 from model.cpu_share import other_processes_cores, sample_cpu
 from model.data import COLOUR_TEST_SETS, TRAIN_SET, centre_crop, data_root, load_rgb8, split_training_files
 from model.evaluate import (
@@ -452,16 +453,6 @@ def nlm_record(tuning: dict[float, NlmTuning], crop_names: Sequence[str]) -> dic
     }
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def load_average() -> list[float] | None:
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -485,7 +476,8 @@ def run_context(command: str, threads: int) -> dict[str, Any]:
         "command": command,
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": {
-            "cpu": cpu_model(),
+            "cpu": cpu_name(),
+            "cpu_features": cpu_features(),
             "cores": os.cpu_count(),
             "platform": platform.platform(),
             "load_average_start": load_average(),
@@ -616,7 +608,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         "" if report["complete"] else "**Partial results: the run has not finished.**\n",
         f"- Command: `{report['command']}`",
         f"- Date: {report['date']}",
-        f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['platform']}",
+        f"- Machine: {machine['cpu']} ({', '.join(machine.get('cpu_features', [])) or 'instruction sets not recorded'}), "
+        f"{machine['cores']} cores, {machine['platform']}",
         f"- Load average (1/5/15 min) at start: {machine['load_average_start']}, "
         f"at end: {machine.get('load_average_end')} (the run's own work included)",
         "- CPU taken by other processes during the run (machine busy time in /proc/stat minus this run's own): "

@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     from denoiser_app.core.engine import pick_dtype
-    from model.benchmark import cpu_model
+    from denoiser_app.core.hardware import cpu_features, cpu_name
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", help="bundled name or .pt file (repeatable; default model if none)")
@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = build_rows(args.sets, args.model or [None], args.strengths, args.passes, args.precision, args.peers, args.limit)
     context = {
         "command": "python -m model.real_noise " + " ".join(sys.argv[1:] if argv is None else argv),
-        "cpu": cpu_model(),
+        "cpu": f"{cpu_name()} ({', '.join(cpu_features())})",
         "threads": torch.get_num_threads(),
         "precision": f"{args.precision} ({str(pick_dtype(args.precision, torch.device('cpu'))).removeprefix('torch.')})",
         "passes": args.passes,

@@ -273,3 +273,15 @@ def test_estimator_files_are_not_offered_as_models(tiny_auto_model, monkeypatch)
     monkeypatch.setattr(models, "user_models_dir", lambda: tiny_auto_model.parent / "none")
     names = [entry.name for entry in models.list_models()]
     assert "tiny-auto" in names and "tiny-estimator" not in names
+
+
+def test_the_compute_line_names_the_cpu_its_instruction_sets_and_the_precision(monkeypatch) -> None:
+    from denoiser_app.core import hardware
+
+    cpuinfo = "model name\t: Example CPU 9000\nflags\t\t: fpu avx2 avx512f avx512_bf16 sse4_2\n"
+    monkeypatch.setattr(hardware, "_cpuinfo", lambda: cpuinfo)
+    monkeypatch.setattr(hardware.platform, "machine", lambda: "x86_64")
+    line = hardware.describe_compute(torch.device("cpu"), torch.bfloat16)
+    assert line.startswith("Example CPU 9000 (AVX-512 BF16, AVX-512, AVX2, no AMX), bfloat16, ")
+    monkeypatch.setattr(hardware, "_cpuinfo", lambda: cpuinfo.replace("sse4_2", "amx_tile"))
+    assert "(AMX, AVX-512 BF16, AVX-512, AVX2)" in hardware.describe_compute(torch.device("cpu"), torch.float32)
