@@ -19,7 +19,7 @@ from denoiser_app.core.engine import (
     parse_strength,
 )
 from denoiser_app.core.hardware import describe_compute
-from denoiser_app.core.imageio import OUTPUT_FORMATS
+from denoiser_app.core.imageio import DEFAULT_MAX_MEGAPIXELS, OUTPUT_FORMATS
 from denoiser_app.core.modelfile import ModelFileError
 from denoiser_app.core.models import DEFAULT_MODEL, list_models
 from denoiser_app.core.progress import Progress, Update
@@ -77,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=PASS_CHOICES,
         default=DEFAULT_PASSES,
         help=f"orientations each tile is denoised in, averaged: more is cleaner and slower (default {DEFAULT_PASSES})",
+    )
+    parser.add_argument(
+        "--max-megapixels",
+        type=float,
+        default=DEFAULT_MAX_MEGAPIXELS,
+        metavar="MP",
+        help=f"refuse images above this size, read from their header before decoding (default {DEFAULT_MAX_MEGAPIXELS:g})",
     )
     parser.add_argument("--recursive", action="store_true", help="include subfolders, mirrored in the output")
     parser.add_argument("--format", choices=OUTPUT_FORMATS, default="same", help="output format (default: same as input)")
@@ -155,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         strength = parse_strength(args.strength)
     except ValueError as error:
         parser.error(str(error))
+    if args.max_megapixels <= 0:
+        parser.error("--max-megapixels must be more than 0")
     if not 0 <= args.keep_grain <= 100:
         parser.error("--keep-grain must be between 0 and 100")
     if not 1 <= args.jpeg_quality <= 100:
@@ -179,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         strength=strength,
         keep_grain=args.keep_grain / 100.0,
         tile=args.tile,
+        max_megapixels=args.max_megapixels,
     )
     progress = BarProgress(args.quiet)
     summary = Summary()

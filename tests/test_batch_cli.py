@@ -381,3 +381,45 @@ def test_a_camera_raw_file_named_on_its_own_fails_with_the_reason(tmp_path: Path
     text = tmp_path / "notes.txt"
     text.write_text("x")
     assert "not a supported image type (reads JPEG, PNG, TIFF, WebP, BMP and HEIC)" in plan_batch([text], options()).problems[0][1]
+
+
+def _png_declaring(width: int, height: int) -> bytes:
+    """A tiny PNG whose header declares ``width`` x ``height`` (a decompression bomb's shape)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00" * 1000)  # far fewer rows than declared
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+def test_a_decompression_bomb_is_refused_from_its_header_and_the_batch_goes_on(
+    tmp_path: Path, tiny_model: Path, capsys
+) -> None:
+    import time
+
+    folder = tmp_path / "in"
+    write_png(folder / "a-good.png", noisy_photo(32, 32))
+    (folder / "bomb.png").write_bytes(_png_declaring(30000, 30000))
+    started = time.monotonic()
+    code = cli.main([str(folder), "-o", str(tmp_path / "out"), "--model", str(tiny_model), "--strength", "10"])
+    captured = capsys.readouterr()
+    assert code == 1 and time.monotonic() - started < 60
+    assert "bomb.png" in captured.err and "900 megapixels, above the limit of 400" in captured.err
+    assert "--max-megapixels" in captured.err
+    assert (tmp_path / "out" / "a-good.png").exists() and not (tmp_path / "out" / "bomb.png").exists()
+    assert "1 done, 0 skipped, 1 failed" in captured.out
+
+
+def test_the_pixel_limit_applies_to_every_reader_and_can_be_raised(tmp_path: Path) -> None:
+    from denoiser_app.core.imageio import read_image
+
+    for suffix in (".png", ".jpg", ".tif", ".webp", ".bmp"):
+        path = tmp_path / f"small{suffix}"
+        Image.fromarray(np.zeros((40, 50, 3), np.uint8)).save(path)
+        with pytest.raises(batch_module.ImageReadError, match="above the limit of 0.001"):
+            read_image(path, max_megapixels=0.001)
+        assert read_image(path, max_megapixels=0.002).pixels.shape == (40, 50, 3)

@@ -16,6 +16,7 @@ from pathlib import Path
 from denoiser_app.core.atomic import is_partial_file
 from denoiser_app.core.engine import DEFAULT_TILE, Denoiser, Strength
 from denoiser_app.core.imageio import (
+    DEFAULT_MAX_MEGAPIXELS,
     SUPPORTED_SUFFIXES,
     ImageReadError,
     ImageWriteError,
@@ -52,6 +53,7 @@ class BatchOptions:
     strength: Strength = "auto"
     keep_grain: float = 0.0
     tile: int = DEFAULT_TILE
+    max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
 
 
 @dataclass(frozen=True)
@@ -239,7 +241,7 @@ def process_file(item: PlannedFile, denoiser: Denoiser, options: BatchOptions, p
     """Clean one file. Raises :class:`Cancelled`; every other error becomes a failed result."""
     started = time.perf_counter()
     try:
-        image = read_image(item.source)
+        image = read_image(item.source, options.max_megapixels)
         result = denoiser.denoise(
             image.pixels, options.strength, options.tile, progress=progress, keep_grain=options.keep_grain
         )

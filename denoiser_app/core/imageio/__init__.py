@@ -85,6 +85,7 @@ from __future__ import annotations
 from denoiser_app.core.imageio.errors import ImageFileError, ImageReadError, ImageWriteError
 from denoiser_app.core.imageio.exif import exif_orientation
 from denoiser_app.core.imageio.files import (
+    DEFAULT_MAX_MEGAPIXELS,
     JPEG_SUBSAMPLINGS,
     OUTPUT_FORMATS,
     SUPPORTED_SUFFIXES,
@@ -95,6 +96,7 @@ from denoiser_app.core.imageio.files import (
 from denoiser_app.core.imageio.image import Image, ImageMetadata
 
 __all__ = [
+    "DEFAULT_MAX_MEGAPIXELS",
     "JPEG_SUBSAMPLINGS",
     "OUTPUT_FORMATS",
     "SUPPORTED_SUFFIXES",

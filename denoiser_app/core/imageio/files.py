@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,6 +44,14 @@ _FORMAT_BY_OUTPUT_NAME = {"png": "PNG", "tiff": "TIFF", "jpeg": "JPEG"}
 # Formats that keep more than 8 bits a sample (HEIF stores 10 or 12 of the 16).
 _SIXTEEN_BIT_FORMATS = frozenset({"PNG", "TIFF", "HEIF"})
 
+# Images above this are refused before their pixels are decoded (a decompression
+# bomb declares a huge size in a small file). High enough for today's cameras
+# and for stitched panoramas; --max-megapixels and the app's setting raise it.
+DEFAULT_MAX_MEGAPIXELS = 400.0
+# The limit above is the one that applies; Pillow's own, lower one would
+# refuse real panoramas under it with a less helpful message.
+PILImage.MAX_IMAGE_PIXELS = None
+
 _READERS: dict[str, Callable[[bytes], Image]] = {
     "JPEG": read_jpeg,
     "PNG": read_png,
@@ -62,15 +71,18 @@ _WRITERS: dict[str, Callable[[Path, Image, WriteSettings], list[str]]] = {
 }
 
 
-def read_image(path: Path | str) -> Image:
+def read_image(path: Path | str, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Image:
     """Read a JPEG, PNG, TIFF, WebP, BMP or HEIC file (recognised by content, not name).
 
-    Raises :class:`ImageReadError` for anything that cannot be used.
+    An image that declares more than ``max_megapixels`` is refused from its
+    header, before any pixel is decoded. Raises :class:`ImageReadError` for
+    anything that cannot be used.
     """
     path = Path(path)
     data = _read_file_bytes(path)
     try:
         file_format = _sniff_format(data)
+        _check_pixel_count(data, file_format, max_megapixels)
         return _READERS[file_format](data)
     except Unreadable as error:
         raise ImageReadError(path, error.reason) from None
@@ -186,6 +198,28 @@ def _check_image(image: Image) -> None:
 
 
 # --------------------------------------------------------------------------- format detection
+
+
+def declared_size(data: bytes, file_format: str) -> tuple[int, int]:
+    """(width, height) as the file's header declares it, without decoding pixels."""
+    if file_format == "PNG":
+        return struct.unpack(">II", data[16:24])
+    if file_format == "HEIF":
+        import pillow_heif
+
+        return tuple(pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=False).size)
+    with PILImage.open(io.BytesIO(data)) as picture:  # Pillow reads the header only until asked for pixels
+        return picture.size
+
+
+def _check_pixel_count(data: bytes, file_format: str, max_megapixels: float) -> None:
+    width, height = declared_size(data, file_format)
+    megapixels = width * height / 1e6
+    if megapixels > max_megapixels:
+        raise Unreadable(
+            f"{width} × {height} pixels is {megapixels:,.0f} megapixels, above the limit of {max_megapixels:g}; "
+            "raise it with --max-megapixels (or in the app's Advanced settings) if the image is genuine"
+        )
 
 
 def _read_file_bytes(path: Path) -> bytes:
