@@ -48,14 +48,25 @@ def export(module: nn.Module, path: Path, architecture: str, arch_options: dict[
     init_from = (metadata.get("recipe") or {}).get("init_from")
     if init_from and "warm_start" not in record:
         record["warm_start"] = warm_start_record(Path(init_from))
+    if init_from and "estimator" not in record:
+        # A fine-tune keeps its base's noise labels, so the base's Auto estimator still fits it.
+        estimator = _metadata_or_empty(Path(init_from)).get("estimator")
+        if estimator:
+            record["estimator"] = estimator
     save_model_file(scripted, path, record)
+
+
+def _metadata_or_empty(path: Path) -> dict[str, Any]:
+    try:
+        return read_metadata(path)
+    except (OSError, ModelFileError):
+        return {}
 
 
 def warm_start_record(init_from: Path) -> dict[str, Any]:
     """What a fine-tuned model started from: that model's name, steps and recipe, and so on back."""
-    try:
-        earlier = read_metadata(init_from)
-    except (OSError, ModelFileError):
+    earlier = _metadata_or_empty(init_from)
+    if not earlier:
         return {"file": init_from.name}
     kept = ("name", "steps", "recipe", "validation_psnr", "warm_start")
     return {"file": init_from.name, **{key: earlier[key] for key in kept if key in earlier}}
@@ -84,7 +95,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default="")
     parser.add_argument("--description", default="")
     parser.add_argument("--results", type=Path, help="JSON file of results to embed")
+    parser.add_argument(
+        "--estimator",
+        default="",
+        help="bundled noise-level estimator that Auto uses with this model (one trained on the same labels)",
+    )
     args = parser.parse_args(argv)
+    extra = {"estimator": args.estimator} if args.estimator else {}
     network, config, step, scores = network_from_checkpoint(args.checkpoint)
     results = json.loads(args.results.read_text()) if args.results else {}
     export(
@@ -99,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
         steps=step,
         validation_psnr=scores,
         results=results,
+        **extra,
     )
     print(f"wrote {args.output}")
 

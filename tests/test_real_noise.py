@@ -104,3 +104,15 @@ def test_a_short_estimator_run_exports_a_file_that_a_model_can_name_for_auto(tmp
     model = make_model_file(models / "uses-it.pt", "nm_unet", {"widths": [8, 16], "blocks": 1}, estimator="my-estimator")
     denoiser = load_denoiser(model, "cpu")
     assert denoiser.reads_local_levels and denoiser.estimate(noisy_photo(64, 64)) >= 0
+
+
+def test_a_fine_tune_keeps_its_bases_auto_estimator(tmp_path: Path) -> None:
+    from model.archs import build
+    from model.export import export
+
+    options = {"widths": [8, 16], "blocks": 1}
+    base = make_model_file(tmp_path / "base.pt", "nm_unet", options, estimator="noise-level")
+    export(build("nm_unet", **options), tmp_path / "mine.pt", "nm_unet", options, recipe={"init_from": str(base)})
+    assert read_metadata(tmp_path / "mine.pt")["estimator"] == "noise-level"
+    export(build("nm_unet", **options), tmp_path / "fresh.pt", "nm_unet", options, recipe={"init_from": ""})
+    assert "estimator" not in read_metadata(tmp_path / "fresh.pt")

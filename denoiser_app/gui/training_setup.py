@@ -46,7 +46,7 @@ class NoiseChoice:
 
 
 NOISE_CHOICES = (
-    NoiseChoice("camera", "Camera-like (recommended)", "camera"),
+    NoiseChoice("camera", "Camera-like (recommended)", "isp"),
     NoiseChoice("gaussian", "Gaussian", "gaussian"),
     NoiseChoice("mixed", "Mixed", TrainConfig().noise_mix),
 )

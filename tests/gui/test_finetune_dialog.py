@@ -242,7 +242,7 @@ def test_training_from_scratch_builds_a_new_network(qtbot, make_dialog: DialogFa
     metadata = read_metadata(path)
     assert path == user_dirs.models / "fresh.pt"
     assert metadata["description"].startswith("Trained from scratch on 12 photos")
-    assert (metadata["recipe"]["arch"], metadata["recipe"]["init_from"], metadata["recipe"]["noise_mix"]) == ("nm_unet", "", "camera")
+    assert (metadata["recipe"]["arch"], metadata["recipe"]["init_from"], metadata["recipe"]["noise_mix"]) == ("nm_unet", "", "isp")
 
 
 def training_under_way(qtbot, make_dialog, clean_photos, slow_steps, monkeypatch, overrides, name: str, save: bool = False):
@@ -315,7 +315,7 @@ def test_an_interrupted_training_resumes_where_it_stopped_with_its_own_settings(
     assert asked == [("again", stopped_at)]
     assert steps and min(steps) > stopped_at  # it carried on rather than starting again
     metadata = read_metadata(path)
-    assert metadata["steps"] == 12 and metadata["recipe"]["noise_mix"] == "camera"
+    assert metadata["steps"] == 12 and metadata["recipe"]["noise_mix"] == "isp"
     assert metadata["recipe"]["total_steps"] == 12
 
 
