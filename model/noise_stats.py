@@ -63,17 +63,33 @@ def noise_stats(pairs: Iterable[tuple[np.ndarray, np.ndarray]]) -> NoiseStats:
     return NoiseStats(tuple(stds), float(np.mean(neighbours)), tuple(np.mean(channels, axis=0).tolist()))
 
 
-def synthetic_pairs(count: int, size: int = 256, seed: int = 0, shot: float | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(noisy, target) pairs made by the camera-noise synthesis from centre crops of training photos."""
-    from model.camera_noise import camera_batch
+def _training_crops(count: int, size: int) -> torch.Tensor:
     from model.data import TRAIN_SET, centre_crop, data_root, image_files, load_rgb8
 
     files = image_files(data_root() / TRAIN_SET)[:count]
     crops = np.stack([centre_crop(load_rgb8(path), size) for path in files]).astype(np.float32) / 255.0
-    batch = camera_batch(torch.from_numpy(crops).permute(0, 3, 1, 2), np.random.default_rng(seed), shot)
-    noisy = batch.noisy.permute(0, 2, 3, 1).numpy()
-    clean = batch.clean.permute(0, 2, 3, 1).numpy()
-    return list(zip(noisy, clean))
+    return torch.from_numpy(crops).permute(0, 3, 1, 2)
+
+
+def _as_pairs(noisy: torch.Tensor, clean: torch.Tensor) -> list[tuple[np.ndarray, np.ndarray]]:
+    return list(zip(noisy.permute(0, 2, 3, 1).numpy(), clean.permute(0, 2, 3, 1).numpy()))
+
+
+def synthetic_pairs(count: int, size: int = 256, seed: int = 0, shot: float | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(noisy, target) pairs made by the camera-noise synthesis from centre crops of training photos."""
+    from model.camera_noise import camera_batch
+
+    batch = camera_batch(_training_crops(count, size), np.random.default_rng(seed), shot)
+    return _as_pairs(batch.noisy, batch.clean)
+
+
+def older_camera_pairs(count: int, size: int = 256, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The same crops through the camera model the earlier default was trained with, saved as 8-bit."""
+    from model.noise import camera, quantise
+
+    clean = _training_crops(count, size)
+    noisy, _ = camera(clean, torch.Generator().manual_seed(seed))
+    return _as_pairs(quantise(noisy), clean)
 
 
 def stats_row(label: str, stats: NoiseStats) -> list[str]:
@@ -106,7 +122,8 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.sets:
         pairs = [(p.noisy_float, p.reference.astype(np.float32) / 255.0) for p in load_real_set(name)]
         rows.append(stats_row(f"{name} (real)", noise_stats(pairs)))
-    rows.append(stats_row("camera synthesis", noise_stats(synthetic_pairs(args.synthetic_images, shot=args.shot))))
+    rows.append(stats_row("camera pipeline (`isp`)", noise_stats(synthetic_pairs(args.synthetic_images, shot=args.shot))))
+    rows.append(stats_row("older camera model (`camera`)", noise_stats(older_camera_pairs(args.synthetic_images))))
     print(markdown_table(STATS_HEADER, rows))
 
 

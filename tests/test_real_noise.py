@@ -116,3 +116,33 @@ def test_a_fine_tune_keeps_its_bases_auto_estimator(tmp_path: Path) -> None:
     assert read_metadata(tmp_path / "mine.pt")["estimator"] == "noise-level"
     export(build("nm_unet", **options), tmp_path / "fresh.pt", "nm_unet", options, recipe={"init_from": ""})
     assert "estimator" not in read_metadata(tmp_path / "fresh.pt")
+
+
+def _smooth_scene(size: int = 192) -> np.ndarray:
+    rows, cols = np.mgrid[0:size, 0:size] / size
+    scene = np.stack([0.5 + 0.3 * np.sin(3 * rows + 2 * cols + k) for k in range(3)], axis=2)
+    scene[size // 3 : size // 2, size // 4 : 3 * size // 4] = (0.8, 0.3, 0.2)  # an edge, as photos have
+    return scene.astype(np.float32)
+
+
+def test_the_bundled_estimator_reads_more_for_more_noise_and_near_zero_on_a_clean_image() -> None:
+    import dataclasses
+
+    from denoiser_app.core.models import bundled_models_dir
+    from model.camera_noise import draw_params, simulate
+
+    denoiser = load_denoiser(None, "cpu")
+    assert denoiser.reads_local_levels, "the default model names a learned estimator"
+    assert (bundled_models_dir() / "noise-level.pt").is_file()
+    scene = _smooth_scene()
+    noise = np.random.default_rng(0).standard_normal(scene.shape).astype(np.float32)
+    readings = [denoiser.estimate(np.clip(scene + noise * sigma / 255, 0, 1)) for sigma in (0, 3, 6, 10, 15, 25, 40)]
+    assert readings[0] < 2.0, f"a clean image reads {readings[0]:.1f}"
+    assert all(a < b for a, b in zip(readings, readings[1:])), readings
+    params = dataclasses.replace(draw_params(np.random.default_rng(1)), jpeg_quality=90, chroma_nr=2.0)
+    camera = []
+    for shot in (3e-4, 1e-3, 3e-3, 1e-2):
+        read = float(np.exp(2.18 * np.log(shot) + 1.2))
+        noisy, _ = simulate(scene, dataclasses.replace(params, shot=shot, read=read), np.random.default_rng(2))
+        camera.append(denoiser.estimate(noisy))
+    assert all(a < b for a, b in zip(camera, camera[1:])), camera
