@@ -100,8 +100,15 @@ def main(argv: list[str] | None = None) -> None:
         default="",
         help="bundled noise-level estimator that Auto uses with this model (one trained on the same labels)",
     )
+    parser.add_argument(
+        "--correlated-noise-gain",
+        type=float,
+        help="Auto's gain on correlated (real camera) noise, chosen with model.real_noise --calibrate",
+    )
     args = parser.parse_args(argv)
-    extra = {"estimator": args.estimator} if args.estimator else {}
+    extra: dict[str, Any] = {"estimator": args.estimator} if args.estimator else {}
+    if args.correlated_noise_gain:
+        extra["correlated_noise_gain"] = {"gain": args.correlated_noise_gain}
     network, config, step, scores = network_from_checkpoint(args.checkpoint)
     results = json.loads(args.results.read_text()) if args.results else {}
     export(

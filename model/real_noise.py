@@ -191,6 +191,17 @@ def build_rows(sets: Sequence[str], models: Sequence[str | None], strengths: Seq
     return rows
 
 
+def calibrate_gain(denoiser, pairs: Sequence[RealPair], gains: Sequence[float]) -> dict[float, float]:
+    """Mean Auto PSNR on ``pairs`` for each correlated-noise gain (white noise keeps its reading)."""
+    from denoiser_app.core.engine import CorrelatedNoiseGain
+
+    scores = {}
+    for gain in gains:
+        denoiser.correlated_gain = CorrelatedNoiseGain(gain)
+        scores[gain] = float(np.mean([score_output(denoiser.denoise(p.noisy_float, "auto").pixels, p) for p in pairs]))
+    return scores
+
+
 def render(rows: Sequence[ReportRow], context: dict) -> str:
     lines = [
         "# Real camera noise: CC15 and Nam25",
@@ -228,7 +239,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--strengths", type=float, nargs="+", default=list(STRENGTH_GRID))
     parser.add_argument("--limit", type=int, help="only the first N pairs of each set (a quick look)")
     parser.add_argument("--output", type=Path, help="write the report here (markdown) and beside it as .json")
+    parser.add_argument("--calibrate", nargs="+", type=float, metavar="GAIN",
+                        help="only score Auto on the sets at these correlated-noise gains (choose on CC15, check on Nam25)")
     args = parser.parse_args(argv)
+    if args.calibrate:
+        from denoiser_app.core.engine import load_denoiser
+
+        for model in args.model or [None]:
+            denoiser = load_denoiser(model, device="cpu", precision=args.precision, passes=args.passes)
+            for set_name in args.sets:
+                scores = calibrate_gain(denoiser, load_real_set(set_name, limit=args.limit), args.calibrate)
+                print(set_name, denoiser.name, " ".join(f"{g:g}:{v:.3f}" for g, v in scores.items()), flush=True)
+        return
     rows = build_rows(args.sets, args.model or [None], args.strengths, args.passes, args.precision, args.peers, args.limit)
     context = {
         "command": "python -m model.real_noise " + " ".join(sys.argv[1:] if argv is None else argv),

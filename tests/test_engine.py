@@ -285,3 +285,11 @@ def test_the_compute_line_names_the_cpu_its_instruction_sets_and_the_precision(m
     assert line.startswith("Example CPU 9000 (AVX-512 BF16, AVX-512, AVX2, no AMX), bfloat16, ")
     monkeypatch.setattr(hardware, "_cpuinfo", lambda: cpuinfo.replace("sse4_2", "amx_tile"))
     assert "(AMX, AVX-512 BF16, AVX-512, AVX2)" in hardware.describe_compute(torch.device("cpu"), torch.float32)
+
+
+def test_the_correlated_noise_gain_leaves_white_noise_alone_and_lifts_correlated_noise() -> None:
+    gain = engine.CorrelatedNoiseGain(gain=2.0, white_ratio=0.8, correlated_ratio=0.4)
+    assert gain.at(white_noise_reading=10.0, learned_reading=10.0) == 1.0  # both read white noise alike
+    assert gain.at(white_noise_reading=2.0, learned_reading=10.0) == 2.0  # patch-PCA reads a fifth: correlated
+    assert gain.at(white_noise_reading=6.0, learned_reading=10.0) == pytest.approx(1.5)
+    assert gain.at(white_noise_reading=0.1, learned_reading=0.0) == pytest.approx(2.0)  # no division by zero

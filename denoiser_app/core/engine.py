@@ -117,6 +117,31 @@ def _spread_crops(image: np.ndarray, count: int, size: int) -> list[np.ndarray]:
 
 
 @dataclass(frozen=True)
+class CorrelatedNoiseGain:
+    """How much more than the learned estimator's reading Auto applies to correlated (real camera) noise.
+
+    The learned estimator was trained on synthetic camera noise, which is
+    less correlated between neighbouring pixels than real cameras' (0.5
+    against 0.7), and reads real noise low. The patch-PCA estimator, made
+    for white noise, reads white noise right and correlated noise far lower
+    (a fifth of it). So their ratio tells the two apart: at
+    ``white_ratio`` or above the noise is white and the reading stands; at
+    ``correlated_ratio`` or below it gets the whole ``gain``, chosen on one
+    real set (CC15) and checked on another (Nam25); in between, a linear
+    blend.
+    """
+
+    gain: float
+    white_ratio: float = 0.8
+    correlated_ratio: float = 0.4
+
+    def at(self, white_noise_reading: float, learned_reading: float) -> float:
+        ratio = white_noise_reading / max(learned_reading, 0.5)
+        weight = (self.white_ratio - ratio) / (self.white_ratio - self.correlated_ratio)
+        return 1.0 + (self.gain - 1.0) * min(1.0, max(0.0, weight))
+
+
+@dataclass(frozen=True)
 class DenoiseResult:
     pixels: np.ndarray
     sigma: float
@@ -147,6 +172,8 @@ class Denoiser:
         module, info = load_model_file(self.path, self.device)
         self.info: ModelInfo = info
         self.estimator = self._load_estimator(info)
+        calibration = info.extra.get("correlated_noise_gain")
+        self.correlated_gain = CorrelatedNoiseGain(**calibration) if calibration else None
         self.dtype = pick_dtype(self.precision, self.device)
         # The architectures keep the image and the residual in float32 and run
         # only their convolutions in the weights' dtype.
@@ -178,15 +205,24 @@ class Denoiser:
         return self.estimator is not None
 
     def estimate(self, image: np.ndarray) -> float:
-        """The image's noise level in 8-bit sigma units: one number, as Auto shows it.
+        """The image's noise level in 8-bit sigma units: one number, as Auto shows it and applies it."""
+        level, gain = self._auto_reading(image)
+        return level * gain
 
-        With a learned estimator, the median of its map over up to
-        ``ESTIMATE_CROPS`` crops spread over the photo.
+    def _auto_reading(self, image: np.ndarray) -> tuple[float, float]:
+        """Auto's reading of the photo and the gain its map gets.
+
+        With a learned estimator, the reading is the median of its map over up
+        to ``ESTIMATE_CROPS`` crops spread over the photo, and the gain comes
+        from :class:`CorrelatedNoiseGain` where the model carries one (else 1).
         """
         if self.estimator is None:
-            return estimate_sigma(image)
-        levels = [np.median(self._level_map(crop)) for crop in _spread_crops(image, ESTIMATE_CROPS, ESTIMATE_CROP)]
-        return float(np.median(levels))
+            return estimate_sigma(image), 1.0
+        crops = _spread_crops(image, ESTIMATE_CROPS, ESTIMATE_CROP)
+        level = float(np.median([np.median(self._level_map(crop)) for crop in crops]))
+        if self.correlated_gain is None:
+            return level, 1.0
+        return level, self.correlated_gain.at(estimate_sigma(image), level)
 
     def _level_map(self, tile: np.ndarray) -> np.ndarray:
         """The learned estimator's H x W map of local noise levels (8-bit units) for an H x W x C tile."""
@@ -265,7 +301,12 @@ class Denoiser:
             raise ValueError("keep_grain must be between 0 and 1")
         share = auto_share(strength)
         estimated = share is not None
-        sigma = self.estimate(image) * share if share is not None else float(strength)
+        if share is not None:
+            level, gain = self._auto_reading(image)
+            share *= gain
+            sigma = level * share
+        else:
+            sigma = float(strength)
         image = image.astype(np.float32, copy=False)
         # Strengths beyond what the model was trained on are applied at its limit.
         low, high = self.info.noise_range
