@@ -131,8 +131,8 @@ def test_the_bundled_estimator_reads_more_for_more_noise_and_near_zero_on_a_clea
     from denoiser_app.core.models import bundled_models_dir
     from model.camera_noise import draw_params, simulate
 
-    denoiser = load_denoiser(None, "cpu")
-    assert denoiser.reads_local_levels, "the default model names a learned estimator"
+    denoiser = load_denoiser("nmunet-camera", "cpu")
+    assert denoiser.reads_local_levels, "the camera-noise model names the learned estimator"
     assert (bundled_models_dir() / "noise-level.pt").is_file()
     scene = _smooth_scene()
     noise = np.random.default_rng(0).standard_normal(scene.shape).astype(np.float32)

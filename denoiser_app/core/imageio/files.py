@@ -208,12 +208,21 @@ def declared_size(data: bytes, file_format: str) -> tuple[int, int]:
         import pillow_heif
 
         return tuple(pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=False).size)
+    if file_format == "TIFF":
+        import tifffile
+
+        with tifffile.TiffFile(io.BytesIO(data)) as tiff:
+            page = tiff.pages[0]
+            return int(page.imagewidth), int(page.imagelength)
     with PILImage.open(io.BytesIO(data)) as picture:  # Pillow reads the header only until asked for pixels
         return picture.size
 
 
 def _check_pixel_count(data: bytes, file_format: str, max_megapixels: float) -> None:
-    width, height = declared_size(data, file_format)
+    try:
+        width, height = declared_size(data, file_format)
+    except Exception:  # a header this cannot parse is left to the format's reader to judge
+        return
     megapixels = width * height / 1e6
     if megapixels > max_megapixels:
         raise Unreadable(
