@@ -122,14 +122,15 @@ class OptionsPanel(QWidget):
         strength_row.addWidget(self.strength, 1)
         strength_row.addWidget(self.auto_percent, 1)
         strength_row.addWidget(self.auto_strength)
-        form.addRow("Strength:", strength_row)
+        self.strength_caption = QLabel("Strength:")
+        form.addRow(self.strength_caption, strength_row)
         form.addRow("", self.estimate_label)
         self.keep_grain = QLabeledSlider(Qt.Orientation.Horizontal)
         self.keep_grain.setRange(0, 100)
         self.keep_grain.setToolTip(
             "Blend this share (per cent) of the removed noise back in,\nfor a natural look with fine grain."
         )
-        form.addRow("Keep grain:", self.keep_grain)
+        form.addRow("Keep grain (%):", self.keep_grain)
         self.model = QComboBox()
         self.model.setToolTip("The trained network that does the cleaning.")
         form.addRow("Model:", self.model)
@@ -209,6 +210,7 @@ class OptionsPanel(QWidget):
         auto = self.auto_strength.isChecked()
         self.strength.setVisible(not auto)
         self.auto_percent.setVisible(auto)
+        self.strength_caption.setText("Strength (% of Auto):" if auto else "Strength (noise level):")
         self.jpeg_quality.setEnabled(self.format.currentData() == "jpeg")
 
     # -- models ------------------------------------------------------------------
