@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from model.data import load_rgb8
-from model.evaluate import markdown_table, psnr_u8, test_sets_root, to_uint8
+from model.evaluate import as_scored_u8, markdown_table, psnr_u8, test_sets_root, to_uint8
 
 REAL_SETS = ("CC15", "Nam25")
 NOISY_SUFFIX = "_real"
@@ -60,8 +60,7 @@ def load_real_set(name: str, root: Path | None = None, limit: int | None = None)
 
 def score_output(pixels: np.ndarray, pair: RealPair) -> float:
     """PSNR of a method's output (float in [0, 1] or uint8) against the pair's reference."""
-    scored = pixels if pixels.dtype == np.uint8 else to_uint8(pixels)
-    return psnr_u8(scored, pair.reference)
+    return psnr_u8(as_scored_u8(pixels), pair.reference)
 
 
 StrengthFn = Callable[[np.ndarray, float], np.ndarray]
