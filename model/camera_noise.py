@@ -11,9 +11,10 @@ in-camera chroma and luma noise reduction, sharpening and JPEG with chroma
 subsampling.
 
 The clean target goes through the same forward pipeline without noise:
-sharpening and JPEG included (a real pair's reference, the mean of many
-JPEGs, carries the clean signal's subsampled chroma), noise reduction not,
-since it exists only because of the noise.
+sharpening and JPEG's chroma subsampling included, noise reduction and
+JPEG's quantisation not: noise reduction exists only because of the noise,
+and a real pair's reference, the mean of many JPEGs, has their quantisation
+averaged away.
 
 Each image is labelled with a map of its local noise level: the standard
 deviation of noisy minus target, over a Gaussian window and the three
@@ -49,10 +50,15 @@ CHROMA_NR_RADIUS = (1.0, 4.0)
 LUMA_NR_PROBABILITY = 0.7
 LUMA_NR_AMOUNT = (0.3, 1.0)
 LUMA_NR_RADIUS = (0.8, 2.0)
+# Sensor-level correlation of the noise (crosstalk between photosites, raw
+# noise reduction): the mosaic's noise field blurred, at the same variance.
+RAW_BLUR_PROBABILITY = 0.85
+RAW_BLUR_RADIUS = (0.4, 1.2)
 SHARPEN_PROBABILITY = 0.3
 SHARPEN_AMOUNT = (0.1, 0.5)
 JPEG_PROBABILITY = 0.7
-JPEG_QUALITY = (60, 98)
+JPEG_QUALITY = (75, 98)
+TARGET_JPEG_QUALITY = 100
 # PIL subsampling codes: 0 = 4:4:4, 1 = 4:2:2, 2 = 4:2:0, with these odds.
 JPEG_SUBSAMPLING = {2: 0.7, 1: 0.1, 0: 0.2}
 LABEL_WINDOW_SIGMA = 6.0
@@ -74,6 +80,7 @@ class CameraParams:
     shot: float
     read: float
     demosaic: int
+    raw_blur: float  # Gaussian radius of the noise field on the mosaic, 0 for white
     chroma_nr: float  # Gaussian radius in pixels, 0 for none
     luma_nr: float  # share of a smoothed luma mixed in, 0 for none
     luma_nr_radius: float
@@ -108,6 +115,7 @@ def draw_params(rng: np.random.Generator, shot: float | None = None) -> CameraPa
         shot=shot,
         read=read,
         demosaic=int(rng.integers(len(DEMOSAIC_CODES))),
+        raw_blur=float(rng.uniform(*RAW_BLUR_RADIUS)) if rng.random() < RAW_BLUR_PROBABILITY else 0.0,
         chroma_nr=float(rng.uniform(*CHROMA_NR_RADIUS)) if rng.random() < CHROMA_NR_PROBABILITY else 0.0,
         luma_nr=float(rng.uniform(*LUMA_NR_AMOUNT)) if rng.random() < LUMA_NR_PROBABILITY else 0.0,
         luma_nr_radius=float(rng.uniform(*LUMA_NR_RADIUS)),
@@ -219,6 +227,15 @@ def local_noise_level(noisy: np.ndarray, clean: np.ndarray, window: float = LABE
     return np.sqrt(cv2.GaussianBlur(variance, (0, 0), window, borderType=cv2.BORDER_REFLECT)) * 255.0
 
 
+def noise_field(shape: tuple[int, int], radius: float, rng: np.random.Generator) -> np.ndarray:
+    """Unit-variance Gaussian noise, white or blurred over ``radius`` pixels (then rescaled to unit variance)."""
+    white = rng.standard_normal(shape).astype(np.float32)
+    if radius <= 0:
+        return white
+    blurred = cv2.GaussianBlur(white, (0, 0), radius, borderType=cv2.BORDER_REFLECT)
+    return blurred / max(float(blurred.std()), 1e-6)
+
+
 def simulate(clean: np.ndarray, params: CameraParams, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(noisy, target) sRGB images in [0, 1] for an H x W x 3 clean sRGB image."""
     height, width = clean.shape[:2]
@@ -229,16 +246,19 @@ def simulate(clean: np.ndarray, params: CameraParams, rng: np.random.Generator) 
     camera = unprocess(clean, params)
     bayer = mosaic(camera)
     std = np.sqrt(params.shot * bayer + params.read)
-    noisy_bayer = bayer + rng.standard_normal(bayer.shape).astype(np.float32) * std
+    noisy_bayer = bayer + noise_field(bayer.shape, params.raw_blur, rng) * std
     noisy = process(demosaic(noisy_bayer, params.demosaic), params)
     target_unsharpened = process(demosaic(bayer, params.demosaic), params)
     target = sharpen(target_unsharpened, params.sharpen)
     noisy = sharpen(reduce_noise(noisy, target_unsharpened, params), params.sharpen)
     if params.jpeg_quality:
-        # The target too, as the mean of many JPEGs (a real pair's reference)
-        # carries the subsampled chroma and quantisation of the clean signal.
         noisy = jpeg(noisy, params.jpeg_quality, params.jpeg_subsampling)
-        target = jpeg(target, params.jpeg_quality, params.jpeg_subsampling)
+        # The mean of many JPEGs (a real pair's reference) keeps their chroma
+        # subsampling, which is linear, but averages the noise-dithered
+        # quantisation away; a target quantised like the noisy shot taught
+        # the network to paint blocks on flat areas. Quality 100 subsamples
+        # with next to no quantisation.
+        target = jpeg(target, TARGET_JPEG_QUALITY, params.jpeg_subsampling)
     return noisy.astype(np.float32), target.astype(np.float32)
 
 

@@ -97,3 +97,23 @@ def test_demosaic_restores_a_flat_colour() -> None:
     for method in range(len(camera_noise.DEMOSAIC_CODES)):
         restored = camera_noise.demosaic(camera_noise.mosaic(flat), method)
         np.testing.assert_allclose(restored[4:-4, 4:-4], flat[4:-4, 4:-4], atol=1e-4)
+
+
+def test_the_noise_field_is_unit_variance_and_blurring_correlates_neighbours() -> None:
+    rng = np.random.default_rng(0)
+    white, blurred = camera_noise.noise_field((128, 128), 0.0, rng), camera_noise.noise_field((128, 128), 1.0, rng)
+
+    def neighbour_correlation(field: np.ndarray) -> float:
+        return float(np.corrcoef(field[:, :-1].ravel(), field[:, 1:].ravel())[0, 1])
+
+    assert abs(float(white.std()) - 1) < 0.05 and abs(float(blurred.std()) - 1) < 0.05
+    assert abs(neighbour_correlation(white)) < 0.1 and neighbour_correlation(blurred) > 0.5
+
+
+def test_the_target_does_not_depend_on_the_noisy_shots_jpeg_quality() -> None:
+    """The reference of a real pair averages JPEG quantisation away: only the noisy image is quantised."""
+    clean = smooth_images(1, seed=3)[0].permute(1, 2, 0).numpy()
+    params = dataclasses.replace(draw_params(np.random.default_rng(0)), jpeg_subsampling=2)
+    _, coarse = simulate(clean, dataclasses.replace(params, jpeg_quality=60), np.random.default_rng(1))
+    _, fine = simulate(clean, dataclasses.replace(params, jpeg_quality=98), np.random.default_rng(1))
+    assert np.array_equal(coarse, fine)
