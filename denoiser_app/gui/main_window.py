@@ -57,6 +57,7 @@ class MainWindow(QMainWindow):
         self._output_dir: Path | None = None
         self._megapixels = 0.0
         self._seconds = 0.0
+        self._closing = False  # the window is going: late signals of a stopped run change nothing
 
         self.files = FileListModel(self)
         self.runner = BatchRunner(self)
@@ -440,6 +441,8 @@ class MainWindow(QMainWindow):
             self.throughput_label.setText(f"{self._megapixels / self._seconds:.2f} MP/s")
 
     def _on_finished(self, summary: Summary) -> None:
+        if self._closing:
+            return
         self.run_panel.finish(summary)
         self.statusBar().showMessage(
             f"{summary.done} done, {summary.skipped} skipped, {summary.failed} failed"
@@ -460,6 +463,8 @@ class MainWindow(QMainWindow):
         return dialog
 
     def _on_errored(self, message: str, details: str) -> None:
+        if self._closing:
+            return
         self.run_panel.stopped_by_error()
         show_error(self, message, details)
 
@@ -497,13 +502,42 @@ class MainWindow(QMainWindow):
         dialog.show()
         return dialog
 
+    def _work_in_progress(self) -> str | None:
+        if self.runner.is_running():
+            return "Denoiser is cleaning photos."
+        if self.training_dialog is not None and self.training_dialog.is_running():
+            return "Denoiser is training a model."
+        return None
+
+    def confirm_stop_for_quit(self, what: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Question, "Stop and Quit?", what, parent=self)
+        box.setInformativeText(
+            "Quitting stops it after the current tile. Photos already cleaned are kept, no half-written file is "
+            "left, and a training can be resumed later."
+        )
+        stop = box.addButton("Stop and Quit", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep Working", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.exec()
+        return box.clickedButton() is stop
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        work = self._work_in_progress()
+        if work is not None and not self.confirm_stop_for_quit(work):
+            event.ignore()
+            return
+        # From here on the stopped run's queued signals (its summary, its
+        # errors) must not open dialogs on a window that is going away: a
+        # dialog opened now would keep the application running with no window.
+        self._closing = True
         # Cancelling stops within a tile and leaves no partial file, so quitting mid-run is safe.
         self.runner.shutdown()
         if self.training_dialog is not None:
             self.training_dialog.shutdown()  # training stays resumable from its last step
+            self.training_dialog.close()
+        if self.summary_dialog is not None:
+            self.summary_dialog.close()
         self.live_preview.shutdown()
         self.files.shutdown()
         self.save_settings()
         super().closeEvent(event)
-

@@ -250,23 +250,57 @@ def test_menus_offer_the_documented_shortcuts(make_window: WindowFactory) -> Non
     assert menus == ["&File", "&Run", "&View", "&Tools", "&Help"]
 
 
-def test_closing_the_window_mid_batch_stops_promptly(qtbot, make_window: WindowFactory, photo_folder, slow_model) -> None:
+def test_closing_the_window_mid_batch_asks_then_stops_promptly_and_opens_nothing(
+    qtbot, make_window: WindowFactory, photo_folder, slow_model, monkeypatch
+) -> None:
     import faulthandler
 
     window, folder = slow_batch_window(make_window, photo_folder, slow_model, 0.03, count=12, height=200, width=260)
+    asked: list[str] = []
+    monkeypatch.setattr(window, "confirm_stop_for_quit", lambda what: asked.append(what) or True)
+    summaries_shown: list[object] = []
+    monkeypatch.setattr(window, "show_summary", summaries_shown.append)
     with qtbot.waitSignal(window.runner.file_done, timeout=60_000):
         window.start_batch()
     # A deadlock here would hang the suite; fail loudly instead.
     faulthandler.dump_traceback_later(30, exit=True)
     try:
         started = time.monotonic()
-        window.close()
+        assert window.close()
         assert time.monotonic() - started < 5
     finally:
         faulthandler.cancel_dump_traceback_later()
+    assert asked == ["Denoiser is cleaning photos."]
     assert not window.runner.is_running()
+    # The stopped run's late signals arrive now: they must not open a summary
+    # (or anything else) that would keep the application alive with no window.
+    qtbot.wait(300)
+    assert summaries_shown == []
+    assert not [w for w in QApplication.topLevelWidgets() if w.isVisible()]
     output = folder.parent / "shoot-denoised"
     assert not [p for p in output.iterdir() if p.name.endswith(".partial")]
+
+
+def test_keep_working_when_asked_on_close_leaves_the_batch_running(
+    qtbot, make_window: WindowFactory, photo_folder, slow_model, monkeypatch
+) -> None:
+    window, _ = slow_batch_window(make_window, photo_folder, slow_model, 0.03, count=4, height=200, width=260)
+    monkeypatch.setattr(window, "confirm_stop_for_quit", lambda what: False)
+    with qtbot.waitSignal(window.runner.file_done, timeout=60_000):
+        window.start_batch()
+    assert not window.close()
+    assert window.isVisible() and window.runner.is_running()
+    with qtbot.waitSignal(window.runner.stopped, timeout=60_000):
+        pass
+    summary_dialog = window.summary_dialog
+    assert summary_dialog is not None and summary_dialog.isVisible()
+    summary_dialog.close()
+
+
+def test_closing_an_idle_window_asks_nothing(make_window: WindowFactory, monkeypatch) -> None:
+    window = make_window()
+    monkeypatch.setattr(window, "confirm_stop_for_quit", lambda what: pytest.fail("nothing to stop"))
+    assert window.close()
 
 
 def visible_message_boxes(window: MainWindow) -> list[QMessageBox]:
