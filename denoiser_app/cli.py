@@ -9,7 +9,16 @@ from pathlib import Path
 from tqdm import tqdm
 
 from denoiser_app import __version__
-from denoiser_app.core.batch import BatchOptions, FileResult, Summary, check_name_suffix, plan_batch, run_batch
+from denoiser_app.core.batch import (
+    BatchOptions,
+    FileResult,
+    OutputFolderError,
+    Summary,
+    check_name_suffix,
+    check_output_folders,
+    plan_batch,
+    run_batch,
+)
 from denoiser_app.core.engine import (
     DEFAULT_PASSES,
     DEFAULT_TILE,
@@ -215,9 +224,14 @@ def run(args: argparse.Namespace, options: BatchOptions, progress: BarProgress, 
     """Plan, load the model and clean every file, drawing progress; returns the exit code."""
     try:
         plan = plan_batch(args.inputs, options)
+        summary.total = Summary.for_plan(plan).total
+        check_output_folders(plan)
         denoiser = load_denoiser(
             args.model, args.device, args.threads, on_notice=lambda m: tqdm.write(f"note: {m}"), passes=args.passes
         )
+    except OutputFolderError as error:
+        print(f"denoiser-cli: {error} ({error.__cause__}); choose another output folder with --output", file=sys.stderr)
+        return 2
     except (ModelFileError, RuntimeError, ValueError) as error:
         print(f"denoiser-cli: {error}", file=sys.stderr)
         return 2
@@ -241,7 +255,7 @@ def run(args: argparse.Namespace, options: BatchOptions, progress: BarProgress, 
 def print_summary(summary: Summary) -> None:
     rate = f", {summary.megapixels / summary.seconds:.2f} MP/s" if summary.seconds else ""
     state = " (cancelled)" if summary.cancelled else ""
-    print(f"{summary.done} done, {summary.skipped} skipped, {summary.failed} failed{state}{rate}")
+    print(f"{summary.counts_text()}{state}{rate}")
 
 
 if __name__ == "__main__":

@@ -423,3 +423,38 @@ def test_the_pixel_limit_applies_to_every_reader_and_can_be_raised(tmp_path: Pat
         with pytest.raises(batch_module.ImageReadError, match="above the limit of 0.001"):
             read_image(path, max_megapixels=0.001)
         assert read_image(path, max_megapixels=0.002).pixels.shape == (40, 50, 3)
+
+
+def test_the_summary_of_a_cancelled_run_accounts_for_every_file(tmp_path: Path, tiny_model: Path) -> None:
+    folder = tmp_path / "shoot"
+    for index in range(5):
+        write_png(folder / f"p{index}.png", noisy_photo(24, 24, index))
+    (folder / "IMG_9.psd").write_bytes(b"8BPS")  # a photo in a format that is not read: passed over
+    plan = plan_batch([folder, tmp_path / "gone"], options())
+
+    class CancelAfterFirstPhoto(Progress):
+        def on_update(self, update) -> None:
+            if update.stage == "files" and update.done == 1:
+                self.cancel()
+
+    summary = Summary.for_plan(plan)
+    for result in run_batch(plan, load_denoiser(tiny_model, "cpu"), options(), CancelAfterFirstPhoto()):
+        summary.add(result)
+    assert (summary.total, summary.done, summary.skipped, summary.failed) == (7, 1, 1, 1)
+    assert [r.source.name for r in summary.cancelled_files] == ["p1.png"] and summary.not_started == 3
+    assert [r.source.name for r in summary.skips] == ["IMG_9.psd"] and summary.skips[0].reason
+    assert summary.counts_text() == "1 done, 1 skipped, 1 failed, 1 cancelled, 3 not started (of 7)"
+    assert summary.exit_code == 130
+
+
+def test_an_unwritable_output_folder_is_one_error_before_any_photo(tmp_path: Path, tiny_model: Path, capsys) -> None:
+    folder = tmp_path / "shoot"
+    write_png(folder / "a.png", noisy_photo(24, 24, 1))
+    write_png(folder / "b.png", noisy_photo(24, 24, 2))
+    blocker = tmp_path / "not a folder"
+    blocker.write_text("a file where the output folder should go")
+    code = cli.main([str(folder), "--output", str(blocker / "out"), "--model", str(tiny_model), "--strength", "10"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.count("cannot write in") == 1 and "--output" in captured.err
+    assert "a.png" not in captured.out + captured.err

@@ -11,9 +11,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
-from denoiser_app.core.atomic import is_partial_file
+from denoiser_app.core.atomic import is_partial_file, temporary_sibling
 from denoiser_app.core.engine import DEFAULT_TILE, Denoiser, Strength
 from denoiser_app.core.imageio import (
     DEFAULT_MAX_MEGAPIXELS,
@@ -78,11 +79,23 @@ class FolderScan:
     unread: tuple[Path, ...] = ()
 
 
+class FileStatus(str, Enum):
+    """What became of one file. A ``str`` so results compare and print as their plain names."""
+
+    DONE = "done"
+    SKIPPED = "skipped"  # its output exists, or it is a kind of photo that is not read (the reason says which)
+    FAILED = "failed"
+    CANCELLED = "cancelled"  # in progress when the run was cancelled
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class FileResult:
     source: Path
     destination: Path
-    status: str  # "done", "skipped", "failed" or "cancelled"
+    status: FileStatus
     reason: str = ""
     sigma: float | None = None
     sigma_estimated: bool = False
@@ -93,32 +106,82 @@ class FileResult:
 
 @dataclass
 class Summary:
+    """What a run did, file by file; its counts always add up to ``total``.
+
+    ``total`` counts every file the run was given: the photos planned, the
+    inputs with problems and the photos passed over. Files a cancel kept from
+    starting are ``not_started``.
+    """
+
+    total: int = 0
     done: int = 0
     skipped: int = 0
     failed: int = 0
     cancelled: bool = False
     failures: list[FileResult] = field(default_factory=list)
+    skips: list[FileResult] = field(default_factory=list)
+    cancelled_files: list[FileResult] = field(default_factory=list)
     megapixels: float = 0.0
     seconds: float = 0.0
 
+    @classmethod
+    def for_plan(cls, plan: Plan) -> Summary:
+        return cls(total=len(plan.files) + len(plan.problems) + len(plan.passed_over))
+
     def add(self, result: FileResult) -> None:
-        if result.status == "done":
+        if result.status == FileStatus.DONE:
             self.done += 1
             self.megapixels += result.megapixels
             self.seconds += result.seconds
-        elif result.status == "skipped":
+        elif result.status == FileStatus.SKIPPED:
             self.skipped += 1
-        elif result.status == "failed":
+            self.skips.append(result)
+        elif result.status == FileStatus.FAILED:
             self.failed += 1
             self.failures.append(result)
-        elif result.status == "cancelled":
+        elif result.status == FileStatus.CANCELLED:
             self.cancelled = True
+            self.cancelled_files.append(result)
+
+    @property
+    def not_started(self) -> int:
+        handled = self.done + self.skipped + self.failed + len(self.cancelled_files)
+        return max(0, self.total - handled)
+
+    def counts_text(self) -> str:
+        """E.g. "1 done, 1 skipped, 0 failed, 1 cancelled, 14 not started (of 17)"; the last two only when not zero."""
+        parts = [f"{self.done} done", f"{self.skipped} skipped", f"{self.failed} failed"]
+        for count, label in ((len(self.cancelled_files), "cancelled"), (self.not_started, "not started")):
+            if count:
+                parts.append(f"{count} {label}")
+        text = ", ".join(parts)
+        return f"{text} (of {self.total})" if self.total else text
 
     @property
     def exit_code(self) -> int:
         if self.cancelled:
             return 130
         return 1 if self.failed else 0
+
+
+class OutputFolderError(OSError):
+    """An output folder that cannot be created or written to, found before any photo is cleaned."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(f"cannot write in {folder}")
+        self.folder = folder
+
+
+def check_output_folders(plan: Plan) -> None:
+    """Create the output folders and write a file in each: one clear error instead of the same failure per photo."""
+    for folder in sorted({item.destination.parent for item in plan.files}):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = temporary_sibling(folder / "write-test")
+            probe.touch(exist_ok=False)
+            probe.unlink()
+        except OSError as error:
+            raise OutputFolderError(folder) from error
 
 
 def is_junk(path: Path) -> bool:
@@ -251,16 +314,16 @@ def process_file(item: PlannedFile, denoiser: Denoiser, options: BatchOptions, p
     except Cancelled:
         raise
     except (ImageReadError, ImageWriteError) as error:
-        return FileResult(item.source, item.destination, "failed", str(error))
+        return FileResult(item.source, item.destination, FileStatus.FAILED, str(error))
     except OSError as error:
-        return FileResult(item.source, item.destination, "failed", f"{error.strerror or error}: {error.filename or item.destination}")
+        return FileResult(item.source, item.destination, FileStatus.FAILED, f"{error.strerror or error}: {error.filename or item.destination}")
     except (RuntimeError, ValueError, MemoryError) as error:
-        return FileResult(item.source, item.destination, "failed", f"could not process: {error}")
+        return FileResult(item.source, item.destination, FileStatus.FAILED, f"could not process: {error}")
     height, width = image.pixels.shape[:2]
     return FileResult(
         item.source,
         item.destination,
-        "done",
+        FileStatus.DONE,
         sigma=result.sigma,
         sigma_estimated=result.estimated,
         seconds=time.perf_counter() - started,
@@ -277,21 +340,21 @@ def run_batch(plan: Plan, denoiser: Denoiser, options: BatchOptions, progress: P
     """
     progress = progress or Progress()
     for source, reason in plan.problems:
-        yield FileResult(source, source, "failed", reason)
+        yield FileResult(source, source, FileStatus.FAILED, reason)
     for source, reason in plan.passed_over:
-        yield FileResult(source, source, "skipped", reason)
+        yield FileResult(source, source, FileStatus.SKIPPED, reason)
     total = len(plan.files)
     for index, item in enumerate(plan.files):
         progress.report("files", index, total, item.source.name)
         if progress.is_cancelled:
-            yield FileResult(item.source, item.destination, "cancelled")
+            yield FileResult(item.source, item.destination, FileStatus.CANCELLED)
             return
         if item.destination.exists() and not options.overwrite:
-            yield FileResult(item.source, item.destination, "skipped", "output exists")
+            yield FileResult(item.source, item.destination, FileStatus.SKIPPED, "output exists")
             continue
         try:
             yield process_file(item, denoiser, options, progress)
         except Cancelled:
-            yield FileResult(item.source, item.destination, "cancelled")
+            yield FileResult(item.source, item.destination, FileStatus.CANCELLED)
             return
     progress.report("files", total, total)

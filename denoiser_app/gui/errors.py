@@ -10,16 +10,9 @@ from types import TracebackType
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+from denoiser_app.core.batch import OutputFolderError
 from denoiser_app.core.imageio import ImageReadError
 from denoiser_app.core.modelfile import ModelFileError
-
-
-class OutputFolderError(OSError):
-    """An output folder that cannot be created or written to, found before any photo is cleaned."""
-
-    def __init__(self, folder: Path) -> None:
-        super().__init__(f"cannot write in {folder}")
-        self.folder = folder
 
 
 def describe_error(error: BaseException) -> tuple[str, str]:
@@ -41,7 +34,9 @@ def describe_error(error: BaseException) -> tuple[str, str]:
     elif isinstance(error, PermissionError):
         message = "Denoiser is not allowed to write there. Choose another output folder."
     elif isinstance(error, OSError):
-        message = "A file or folder could not be used. Check that the disk is connected and has free space."
+        # Its own words: "No space left on device", "could not get source code"... a guess would mislead.
+        cause = str(error.strerror or error) + (f": {error.filename}" if error.filename else "")
+        message = f"A file or folder could not be used ({cause})."
     else:
         message = "Something went wrong while cleaning your photos."
     return message, details

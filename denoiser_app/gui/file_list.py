@@ -38,12 +38,14 @@ STATUS_TEXT = {
     "skipped": "Skipped",
     "failed": "Failed",
     "cancelled": "Cancelled",
+    "not started": "Not started",
 }
+NOT_STARTED = "not started"  # a status only the list has: a cancel kept the photo from starting
 _STATUS_ICON = {
     "done": QStyle.StandardPixmap.SP_DialogApplyButton,
     "failed": QStyle.StandardPixmap.SP_MessageBoxWarning,
     "cancelled": QStyle.StandardPixmap.SP_DialogCancelButton,
-    "skipped": QStyle.StandardPixmap.SP_ArrowForward,
+    "skipped": QStyle.StandardPixmap.SP_MessageBoxInformation,
 }
 
 Index = QModelIndex | QPersistentModelIndex
@@ -98,7 +100,7 @@ class FileEntry:
 
     def status_text(self) -> str:
         text = STATUS_TEXT.get(self.status, self.status)
-        if self.status == "failed" and self.reason:
+        if self.status in ("failed", "skipped") and self.reason:
             return f"{text}: {self.reason}"
         return f"{text} (with a note)" if self.notes else text
 

@@ -28,7 +28,7 @@ from denoiser_app.gui.about_dialog import AboutDialog
 from denoiser_app.gui.controls import InputBar, OptionsPanel
 from denoiser_app.gui.drop import DropHighlight, local_paths
 from denoiser_app.gui.errors import plain_reason, show_error, show_exception
-from denoiser_app.gui.file_list import FileListModel, FileListView, describe_unread
+from denoiser_app.gui.file_list import NOT_STARTED, FileListModel, FileListView, describe_unread
 from denoiser_app.gui.finetune_dialog import FineTuneDialog
 from denoiser_app.gui.preview import PreviewWidget
 from denoiser_app.gui.preview_worker import LivePreview
@@ -443,10 +443,13 @@ class MainWindow(QMainWindow):
     def _on_finished(self, summary: Summary) -> None:
         if self._closing:
             return
+        if summary.cancelled:
+            for row in range(self.files.rowCount()):
+                if self.files.entry(row).status == "queued":
+                    self.files.set_status(self.files.entry(row).path, NOT_STARTED)
         self.run_panel.finish(summary)
         self.statusBar().showMessage(
-            f"{summary.done} done, {summary.skipped} skipped, {summary.failed} failed"
-            + (" (cancelled)" if summary.cancelled else ""),
+            summary.counts_text() + (" — cancelled" if summary.cancelled else ""),
         )
         self.show_summary(summary)
         if self.options.open_when_done.isChecked() and summary.done and not summary.cancelled and self._output_dir:

@@ -44,16 +44,20 @@ class SummaryDialog(QDialog):
         title.setFont(font)
         title.setWordWrap(True)
         layout.addWidget(title)
-        counts = f"{summary.done} done, {summary.skipped} skipped, {summary.failed} failed"
+        counts = summary.counts_text()
         if summary.seconds > 0:
             counts += f" \u2014 {summary.megapixels / summary.seconds:.2f} megapixels per second"
         self.counts_label = QLabel(counts)
         layout.addWidget(self.counts_label)
+        # Every photo that was not cleaned, by name and why: failures first.
         self.failures = QListWidget()
-        if summary.failures:
-            layout.addWidget(QLabel("Double-click a photo to show it in the list:"))
-            for result in summary.failures:
-                item = QListWidgetItem(f"{result.source.name}: {plain_reason(result.source, result.reason)}")
+        listed = [("Failed", r) for r in summary.failures] + [("Skipped", r) for r in summary.skips]
+        listed += [("Cancelled while cleaning", r) for r in summary.cancelled_files]
+        if listed:
+            layout.addWidget(QLabel("Not cleaned (double-click a photo to show it in the list):"))
+            for label, result in listed:
+                reason = plain_reason(result.source, result.reason)
+                item = QListWidgetItem(f"{result.source.name} \u2014 {label}" + (f": {reason}" if reason else ""))
                 item.setData(Qt.ItemDataRole.UserRole, str(result.source))
                 item.setToolTip(f"{result.source}\n{result.reason}")
                 self.failures.addItem(item)
@@ -63,7 +67,7 @@ class SummaryDialog(QDialog):
         else:
             self.failures.hide()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        if summary.failures:
+        if listed:
             reveal = QPushButton("Open Its Folder")
             reveal.clicked.connect(self._open_failure_folder)
             buttons.addButton(reveal, QDialogButtonBox.ButtonRole.ActionRole)
@@ -73,7 +77,7 @@ class SummaryDialog(QDialog):
             buttons.addButton(open_output, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.resize(520, 320 if summary.failures else 140)
+        self.resize(560, 320 if listed else 140)
 
     def _selected_path(self) -> Path | None:
         item = self.failures.currentItem()

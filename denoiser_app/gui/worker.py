@@ -11,11 +11,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from denoiser_app.core.atomic import temporary_sibling
-from denoiser_app.core.batch import BatchOptions, Plan, Summary, plan_batch, run_batch
+from denoiser_app.core.batch import BatchOptions, Summary, check_output_folders, plan_batch, run_batch
 from denoiser_app.core.engine import DEFAULT_PASSES, load_denoiser
 from denoiser_app.core.progress import Progress, Update
-from denoiser_app.gui.errors import OutputFolderError, describe_error
+from denoiser_app.gui.errors import describe_error
 from denoiser_app.gui.thread_runner import ThreadRunner
 
 
@@ -28,18 +27,6 @@ class BatchJob:
     model: str | None  # a model name or a .pt path; None is the default model
     device: str
     passes: int = DEFAULT_PASSES
-
-
-def check_output_folders(plan: Plan) -> None:
-    """Create the output folders and write a file in each: one clear error instead of the same failure per photo."""
-    for folder in sorted({item.destination.parent for item in plan.files}):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            probe = temporary_sibling(folder / "write-test")
-            probe.touch(exist_ok=False)
-            probe.unlink()
-        except OSError as error:
-            raise OutputFolderError(folder) from error
 
 
 class _ProgressSignal(QObject):
@@ -83,6 +70,7 @@ class BatchWorker(QObject):
             self.model_ready.emit(denoiser.name, str(denoiser.device))
             plan = plan_batch(self.job.inputs, self.job.options)
             self.planned.emit(plan)
+            summary = Summary.for_plan(plan)
             check_output_folders(plan)
             if self.progress.is_cancelled:
                 summary.cancelled = True

@@ -133,6 +133,12 @@ def test_cancel_stops_mid_batch_and_leaves_no_partial_files(qtbot, make_window: 
     assert "cancelled" in statuses(window).values()
     assert "queued" not in statuses(window).values() and "working" not in statuses(window).values()
     assert window.run_panel.start_button.isEnabled()
+    # The counts add up to the list: done, the photo cancelled while cleaning, the rest not started.
+    listed = list(statuses(window).values())
+    assert listed.count("done") + listed.count("cancelled") + listed.count("not started") == 12
+    counts = window.summary_dialog.counts_label.text()
+    assert f"{listed.count('not started')} not started (of 12)" in counts and "1 cancelled" in counts
+    window.summary_dialog.close()
 
 
 def test_a_corrupt_file_fails_with_its_reason_while_the_others_finish(qtbot, make_window: WindowFactory, photo_folder) -> None:
