@@ -322,7 +322,18 @@ class MainWindow(QMainWindow):
         if path is not None and path == self.live_preview.path:
             return  # reselected after the list changed: keep the zoom and the preview
         self.options.show_estimate(None)
-        self.live_preview.show_file(path)
+        # The last photo must not stay on screen, labelled After, while this one loads.
+        self.preview.show_message(f"Loading {path.name}…" if path is not None else "")
+        self.live_preview.show_file(path, self._written_output(path))
+
+    def _written_output(self, path: Path | None) -> Path | None:
+        """The file this run wrote for ``path``, if a batch is running and has cleaned it."""
+        if path is None or self._plan is None or not self.runner.is_running():
+            return None
+        row = self.files.row_of(path)
+        if row is None or self.files.entry(row).status != "done":
+            return None
+        return next((item.destination for item in self._plan.files if item.source == path), None)
 
     def _on_preview_load_failed(self, _path: str, message: str, details: str) -> None:
         self.preview.show_message(message)
@@ -435,6 +446,8 @@ class MainWindow(QMainWindow):
         reason = plain_reason(result.source, result.reason)
         notes = tuple(plain_reason(result.source, note) for note in result.warnings)
         self.files.set_status_under(result.source, result.status, reason, notes)
+        if result.status == "done" and result.source == self.live_preview.path:
+            self.live_preview.show_output(result.destination)
         if result.status == "done" and result.seconds > 0:
             self._megapixels += result.megapixels
             self._seconds += result.seconds
@@ -505,18 +518,11 @@ class MainWindow(QMainWindow):
         dialog.show()
         return dialog
 
-    def _work_in_progress(self) -> str | None:
-        if self.runner.is_running():
-            return "Denoiser is cleaning photos."
-        if self.training_dialog is not None and self.training_dialog.is_running():
-            return "Denoiser is training a model."
-        return None
-
     def confirm_stop_for_quit(self, what: str) -> bool:
         box = QMessageBox(QMessageBox.Icon.Question, "Stop and Quit?", what, parent=self)
         box.setInformativeText(
-            "Quitting stops it after the current tile. Photos already cleaned are kept, no half-written file is "
-            "left, and a training can be resumed later."
+            "Quitting stops after the current tile. Photos already cleaned are kept and no half-written file is "
+            "left; Start again later to clean the rest."
         )
         stop = box.addButton("Stop and Quit", QMessageBox.ButtonRole.DestructiveRole)
         keep = box.addButton("Keep Working", QMessageBox.ButtonRole.RejectRole)
@@ -525,8 +531,8 @@ class MainWindow(QMainWindow):
         return box.clickedButton() is stop
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        work = self._work_in_progress()
-        if work is not None and not self.confirm_stop_for_quit(work):
+        # A batch is asked about; a training is not: it resumes from its last step.
+        if self.runner.is_running() and not self.confirm_stop_for_quit("Denoiser is cleaning photos."):
             event.ignore()
             return
         # From here on the stopped run's queued signals (its summary, its

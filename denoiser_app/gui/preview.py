@@ -284,7 +284,7 @@ class PreviewWidget(QWidget):
         if self._original is None:
             painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Window))
             painter.setPen(palette.color(QPalette.ColorRole.WindowText))
-            text = self.message or "Select a photo to preview it"
+            text = self.message or "Drop a folder of photos here, or select a photo to compare before and after"
             painter.drawText(self.rect().adjusted(20, 20, -20, -20), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
             return
         painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Dark))  # a neutral surround
@@ -317,7 +317,13 @@ class PreviewWidget(QWidget):
             painter.drawLine(QPointF(x + offset, handle.top() + 10), QPointF(x + offset, handle.bottom() - 10))
 
     def _paint_labels(self, painter: QPainter, divider: float) -> None:
-        after = "After" if self._denoised is not None else "After (working…)" if self.busy_text else "After"
+        # Never "After" over the original: a photographer would think the denoise did nothing.
+        if self._denoised is not None:
+            after = "After"
+        elif self.busy_text and not self.busy_text.startswith("Preview paused"):
+            after = "After (working…)"
+        else:
+            after = "Not cleaned yet"
         labels = [("Before", QPointF(divider - 8, 8), Qt.AlignmentFlag.AlignRight), (after, QPointF(divider + 8, 8), Qt.AlignmentFlag.AlignLeft)]
         if self.busy_text:
             labels.append((self.busy_text, QPointF(self.width() - 8, self.height() - 30), Qt.AlignmentFlag.AlignRight))

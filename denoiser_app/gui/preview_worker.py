@@ -34,6 +34,8 @@ MAX_PREVIEW_TILE = 512  # small tiles so a cancel lands quickly
 # is all in view, and denoising all of it on every change would take many seconds and a lot of
 # memory. Downscaling first is no way round it: it changes the noise the model would see.
 MAX_PREVIEW_SIDE = 1536
+PAUSED_TEXT = "Preview paused while photos are cleaned: this photo is not cleaned yet"
+RESULT_TEXT = "After: the photo as this run wrote it"
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ class PreviewWorker(QObject):
     """Lives on the preview thread; keeps the current photo and model loaded between requests."""
 
     loaded = Signal(int, str, QImage)  # load id, path, upright 8-bit image
+    output_loaded = Signal(int, QImage)  # load id, a batch's written output of the photo, upright 8-bit
     load_failed = Signal(int, str, str, str)  # load id, path, message, details
     estimated = Signal(str, float)  # path, noise level of the whole photo
     computed = Signal(int, object, QImage)  # request id, Region, denoised 8-bit crop
@@ -154,6 +157,15 @@ class PreviewWorker(QObject):
         except Exception as error:  # shown in the preview pane, never swallowed
             self.load_failed.emit(load_id, path, *describe_error(error))
 
+    @Slot(int, str)
+    def load_output(self, load_id: int, path: str) -> None:
+        if load_id != self._latest_load[0]:
+            return
+        try:
+            self.output_loaded.emit(load_id, to_qimage(load_oriented(Path(path))))
+        except Exception as error:
+            self.load_failed.emit(load_id, path, *describe_error(error))
+
     @Slot(object, object)
     def compute(self, request: PreviewRequest, progress: Progress) -> None:
         if progress.is_cancelled:
@@ -202,6 +214,7 @@ class LivePreview(QObject):
     outdated = Signal()  # the result shown was made with other settings; a new one is on its way
 
     _load_wanted = Signal(int, str)
+    _output_wanted = Signal(int, str)
     _progressed = Signal(int, object)  # request id, Update; emitted on the preview thread
     _compute_wanted = Signal(object, object)
 
@@ -211,6 +224,7 @@ class LivePreview(QObject):
         self._latest_request = 0
         self._path: Path | None = None
         self._loaded = False
+        self._output: Path | None = None  # the batch's written output of the photo, shown while paused
         self._region: Region | None = None
         self._settings: PreviewSettings | None = None
         self._progress: Progress | None = None
@@ -227,6 +241,8 @@ class LivePreview(QObject):
         self._worker = PreviewWorker(self._latest_load)
         self._worker.moveToThread(self._thread)
         self._load_wanted.connect(self._worker.load)
+        self._output_wanted.connect(self._worker.load_output)
+        self._worker.output_loaded.connect(self._on_output_loaded)
         self._compute_wanted.connect(self._worker.compute)
         self._worker.loaded.connect(self._on_loaded)
         self._worker.load_failed.connect(self._on_load_failed)
@@ -240,9 +256,10 @@ class LivePreview(QObject):
     def path(self) -> Path | None:
         return self._path
 
-    def show_file(self, path: Path | None) -> None:
+    def show_file(self, path: Path | None, output: Path | None = None) -> None:
+        """Load ``path``; while paused, show ``output`` (its cleaned file from this run) as After, if given."""
         self._cancel_current()
-        self._path, self._loaded, self._region = path, False, None
+        self._path, self._loaded, self._region, self._output = path, False, None, output
         self._latest_load[0] += 1
         if path is not None:
             self.busy.emit("Loading…")
@@ -261,7 +278,15 @@ class LivePreview(QObject):
         else:
             self._timer.stop()
             self._cancel_current()
-            self.busy.emit("Preview paused while photos are cleaned")
+            self._output = None
+            self.outdated.emit()  # a live result made before the run is not what the run writes
+            self.busy.emit(PAUSED_TEXT)
+
+    def show_output(self, output: Path) -> None:
+        """While paused: show the batch's written output of the current photo as its After side."""
+        self._output = output
+        if self._loaded and not self.enabled:
+            self._output_wanted.emit(self._latest_load[0], str(output))
 
     def set_settings(self, settings: PreviewSettings) -> None:
         if settings != self._settings:
@@ -309,9 +334,20 @@ class LivePreview(QObject):
         if load_id != self._latest_load[0]:
             return
         self._loaded = True
-        self.busy.emit("")
         self.image_loaded.emit(path, image)
-        self.schedule()
+        if self.enabled:
+            self.busy.emit("")
+            self.schedule()
+        elif self._output is not None:
+            self._output_wanted.emit(load_id, str(self._output))
+        else:
+            self.busy.emit(PAUSED_TEXT)
+
+    @Slot(int, QImage)
+    def _on_output_loaded(self, load_id: int, image: QImage) -> None:
+        if load_id == self._latest_load[0] and not self.enabled:
+            self.busy.emit(RESULT_TEXT)
+            self.result_ready.emit(QRect(0, 0, image.width(), image.height()), image)
 
     @Slot(int, str, str, str)
     def _on_load_failed(self, load_id: int, path: str, message: str, details: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from denoiser_app.core.batch import Summary
@@ -539,3 +539,41 @@ def test_camera_raw_files_that_are_dropped_are_named_not_silently_ignored(make_w
     assert window.add_inputs([only_raw / "DSC_9.ARW", only_raw / "IMG_4.JXL"]) == 0
     (box,) = visible_message_boxes(window)
     assert "1 camera raw file (.ARW)" in box.text() and "1 file in formats it does not read (.JXL)" in box.text()
+
+
+def test_during_a_batch_the_preview_shows_a_cleaned_photos_output_and_says_when_one_is_not_cleaned(
+    qtbot, make_window: WindowFactory, photo_folder, slow_model
+) -> None:
+    from denoiser_app.gui.preview_worker import PAUSED_TEXT
+
+    window, folder = slow_batch_window(make_window, photo_folder, slow_model, 0.05, count=6, height=200, width=260)
+    first, last = window.files.entry(0).path, window.files.entry(5).path
+    with qtbot.waitSignal(window.runner.file_done, timeout=60_000):
+        window.start_batch()
+    assert window.runner.is_running()
+    # A photo not cleaned yet: the original, never labelled After, with the note kept after the load.
+    window.file_view.select_path(last)
+    qtbot.waitUntil(lambda: window.preview.has_image(), timeout=10_000)
+    qtbot.wait(100)
+    assert not window.preview.has_denoised() and window.preview.busy_text == PAUSED_TEXT
+    # A photo this run has cleaned: its written output on the After side.
+    window.file_view.select_path(first)
+    qtbot.waitUntil(lambda: window.preview.has_denoised(), timeout=10_000)
+    written = read_image(folder.parent / "shoot-denoised" / first.name).pixels
+    shown = window.preview._denoised.toImage().convertToFormat(QImage.Format.Format_RGB888)
+    assert (shown.width(), shown.height()) == (260, 200)
+    pixel = shown.pixelColor(100, 80)
+    assert abs(pixel.red() - round(float(written[80, 100, 0]) * 255)) <= 1
+    window.cancel_batch()
+    with qtbot.waitSignal(window.runner.stopped, timeout=60_000):
+        pass
+    window.summary_dialog.close()
+
+
+def test_a_new_photo_never_shows_the_previous_one_while_it_loads(qtbot, make_window: WindowFactory, photo_folder) -> None:
+    window = make_window()
+    window.add_inputs([photo_folder(count=2)])
+    qtbot.waitUntil(lambda: window.preview.has_image(), timeout=10_000)
+    window.file_view.select_path(window.files.entry(1).path)
+    assert not window.preview.has_image() and window.preview.message.startswith("Loading photo_01.png")
+    qtbot.waitUntil(lambda: window.preview.has_image(), timeout=10_000)

@@ -95,7 +95,7 @@ def test_an_unreadable_photo_explains_itself_in_the_preview(qtbot, make_window: 
     broken.write_bytes(b"\xff\xd8\xff garbage")
     window = make_window()
     window.add_inputs([broken])
-    qtbot.waitUntil(lambda: bool(window.preview.message), timeout=30_000)
+    qtbot.waitUntil(lambda: not window.preview.message.startswith("Loading"), timeout=30_000)
     assert window.preview.message == "This file could not be read: it may be damaged or not an image."
 
 
