@@ -458,3 +458,17 @@ def test_an_unwritable_output_folder_is_one_error_before_any_photo(tmp_path: Pat
     assert code == 2
     assert captured.err.count("cannot write in") == 1 and "--output" in captured.err
     assert "a.png" not in captured.out + captured.err
+
+
+def test_planned_work_reads_megapixels_from_headers_and_counts_nothing_for_outputs_that_exist(tmp_path: Path) -> None:
+    from denoiser_app.core.batch import planned_work
+
+    folder = tmp_path / "shoot"
+    write_png(folder / "a.png", noisy_photo(100, 200, 1))
+    Image.fromarray((noisy_photo(300, 400, 2) * 255).astype(np.uint8)).save(folder / "b.jpg", quality=90)
+    write_png(folder / "c.png", noisy_photo(10, 10, 3))
+    (folder / "d.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    plan = plan_batch([folder], options())
+    write_png(plan.files[2].destination, noisy_photo(10, 10, 3))  # c.png was cleaned by an earlier run
+    assert planned_work(plan, options()) == pytest.approx((0.02, 0.12, 0.0, 0.12))  # d: the (upper) median of the others
+    assert planned_work(plan, options(overwrite=True))[2] == pytest.approx(0.0001)

@@ -22,6 +22,7 @@ from denoiser_app.core.imageio import (
     ImageReadError,
     ImageWriteError,
     output_suffix,
+    probe_megapixels,
     read_image,
     write_image,
 )
@@ -298,6 +299,22 @@ def plan_batch(inputs: Iterable[Path], options: BatchOptions) -> Plan:
             taken[identity] = source
             planned.append(PlannedFile(source, destination))
     return Plan(tuple(planned), tuple(problems), tuple(passed_over.items()))
+
+
+def planned_work(plan: Plan, options: BatchOptions) -> tuple[float, ...]:
+    """Megapixels each planned file will put through the model, from its header: 0 for one whose output exists.
+
+    For a time left by pixels: one 24 MP photo is worth many small ones, and
+    files a resumed run skips take no time. A header that cannot be read
+    counts as the median of the others.
+    """
+    sizes = [
+        0.0 if item.destination.exists() and not options.overwrite else probe_megapixels(item.source)
+        for item in plan.files
+    ]
+    known = sorted(size for size in sizes if size)
+    typical = known[len(known) // 2] if known else 1.0
+    return tuple(typical if size is None else size for size in sizes)
 
 
 def process_file(item: PlannedFile, denoiser: Denoiser, options: BatchOptions, progress: Progress) -> FileResult:

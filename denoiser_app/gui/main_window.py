@@ -159,6 +159,7 @@ class MainWindow(QMainWindow):
         self.runner.file_done.connect(self._on_file_done)
         self.runner.notice.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.runner.finished.connect(self._on_finished)
+        self.runner.sized.connect(self.run_panel.set_work)
         self.runner.errored.connect(self._on_errored)
         self.runner.stopped.connect(self._on_stopped)
 

@@ -41,7 +41,7 @@ class EtaClock:
 
 
 class RunPanel(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(parent)
         self.start_button = QPushButton("Start")
         self.start_button.setDefault(True)
@@ -65,9 +65,10 @@ class RunPanel(QWidget):
         layout.addWidget(self.image, 1, 1)
         layout.addWidget(self.cancel_button, 1, 2)
         layout.setColumnStretch(1, 1)
-        self._eta = EtaClock()
+        self._eta = EtaClock(clock)
         self._total = 0
         self._index = 0
+        self._work: tuple[float, ...] = ()  # megapixels per photo, once the worker has read the headers
 
     @property
     def overall_fraction(self) -> float:
@@ -78,7 +79,7 @@ class RunPanel(QWidget):
         self.cancel_button.setEnabled(running)
 
     def begin(self, total: int) -> None:
-        self._total, self._index = total, 0
+        self._total, self._index, self._work = total, 0, ()
         self.overall.setValue(0)
         self.overall.setFormat("Loading the model…")
         self.image.setValue(0)
@@ -88,6 +89,12 @@ class RunPanel(QWidget):
 
     def set_total(self, total: int) -> None:
         self._total = total
+        self._eta.restart()
+        self._show_overall(0.0)
+
+    def set_work(self, megapixels: tuple[float, ...]) -> None:
+        """Megapixels of each photo (0 for one to skip): the bar and the time left then go by pixels."""
+        self._work = tuple(megapixels)
         self._eta.restart()
         self._show_overall(0.0)
 
@@ -106,9 +113,14 @@ class RunPanel(QWidget):
         self._show_overall(fraction)
 
     def _show_overall(self, current_fraction: float) -> None:
-        done = min(self._index + current_fraction, self._total)
-        self.overall.setValue(round(done / self._total * STEPS) if self._total else 0)
-        left = describe_time_left(self._eta.seconds_left(done, self._total))
+        if len(self._work) == self._total and sum(self._work) > 0:
+            # By pixels: a 24 MP photo counts for many small ones, a skipped one for nothing.
+            current = self._work[self._index] if self._index < self._total else 0.0
+            done, total = sum(self._work[: self._index]) + current_fraction * current, sum(self._work)
+        else:
+            done, total = min(self._index + current_fraction, self._total), float(self._total)
+        self.overall.setValue(round(done / total * STEPS) if total else 0)
+        left = describe_time_left(self._eta.seconds_left(done, total))
         self.overall.setFormat(f"{self._index} of {self._total} photos \u2014 {left}")
 
     def finish(self, summary: Summary) -> None:

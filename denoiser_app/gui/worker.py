@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from denoiser_app.core.batch import BatchOptions, Summary, check_output_folders, plan_batch, run_batch
+from denoiser_app.core.batch import BatchOptions, Summary, check_output_folders, plan_batch, planned_work, run_batch
 from denoiser_app.core.engine import DEFAULT_PASSES, load_denoiser
 from denoiser_app.core.progress import Progress, Update
 from denoiser_app.gui.errors import describe_error
@@ -49,6 +49,7 @@ class BatchWorker(QObject):
 
     model_ready = Signal(str, str)  # model name, device
     planned = Signal(object)  # Plan
+    sized = Signal(object)  # tuple of megapixels per planned file, 0 for those to skip
     file_done = Signal(object)  # FileResult
     notice = Signal(str)
     finished = Signal(object)  # Summary, also when cancelled
@@ -72,6 +73,7 @@ class BatchWorker(QObject):
             self.planned.emit(plan)
             summary = Summary.for_plan(plan)
             check_output_folders(plan)
+            self.sized.emit(planned_work(plan, self.job.options))
             if self.progress.is_cancelled:
                 summary.cancelled = True
             else:
@@ -90,6 +92,7 @@ class BatchRunner(ThreadRunner):
 
     model_ready = Signal(str, str)
     planned = Signal(object)
+    sized = Signal(object)
     progressed = Signal(object)  # Update
     file_done = Signal(object)
     notice = Signal(str)
@@ -103,6 +106,7 @@ class BatchRunner(ThreadRunner):
         for source, relay in (
             (worker.model_ready, self.model_ready),
             (worker.planned, self.planned),
+            (worker.sized, self.sized),
             (worker.file_done, self.file_done),
             (worker.notice, self.notice),
             (worker.finished, self.finished),

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from denoiser_app.gui.main_window import MainWindow
-from denoiser_app.gui.run_panel import EtaClock, describe_time_left
+from denoiser_app.gui.run_panel import EtaClock, RunPanel, describe_time_left
 from denoiser_app.gui.settings import Settings
 
 WindowFactory = Callable[..., MainWindow]
@@ -110,6 +110,39 @@ def test_time_left_counts_from_the_rate_so_far() -> None:
     assert describe_time_left(80.0) == "about 80 s left"
     assert describe_time_left(600.0) == "about 10 min left"
     assert describe_time_left(3.0) == "a few seconds left"
+
+
+def test_time_left_goes_by_megapixels_so_one_large_photo_outweighs_several_small_ones(qtbot) -> None:
+    now = [0.0]
+    panel = RunPanel(clock=lambda: now[0])
+    qtbot.addWidget(panel)
+    panel.begin(4)
+    panel.set_total(4)
+    panel.set_work((24.0, 1.0, 1.0, 1.0))  # 27 MP in all
+    panel.file_started(0, 4, "big.jpg")
+    now[0] = 60.0
+    panel.tiles(5, 10)  # 12 MP in 60 s: 5 s per MP, 15 MP to go
+    assert panel.overall.format() == "0 of 4 photos \u2014 about 80 s left"  # 75 s; by photos it was 420 s
+    assert panel.overall_fraction == round(12 / 27 * 1000) / 1000
+    now[0] = 110.0
+    panel.tiles(10, 10)
+    panel.file_started(1, 4, "small.jpg")
+    assert panel.overall.format().endswith("about 10 s left")  # 3 MP at 4.6 s per MP
+
+
+def test_time_left_after_a_resume_ignores_the_photos_skipped_at_once(qtbot) -> None:
+    now = [0.0]
+    panel = RunPanel(clock=lambda: now[0])
+    qtbot.addWidget(panel)
+    panel.begin(3)
+    panel.set_total(3)
+    panel.set_work((0.0, 6.0, 6.0))  # the first photo's output exists
+    panel.file_started(0, 3, "done-before.jpg")
+    now[0] = 0.1
+    panel.file_started(1, 3, "a.jpg")
+    now[0] = 30.0
+    panel.tiles(1, 2)  # 3 MP in 30 s: 10 s per MP, 9 MP to go
+    assert panel.overall.format().endswith("about 2 min left")  # by photos it said about 20 s
 
 
 def test_about_shows_the_version_and_the_chosen_models_card(qtbot, make_window: WindowFactory, tiny_model: Path, tmp_path: Path) -> None:

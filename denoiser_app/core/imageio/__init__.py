@@ -90,6 +90,7 @@ from denoiser_app.core.imageio.files import (
     OUTPUT_FORMATS,
     SUPPORTED_SUFFIXES,
     output_suffix,
+    probe_megapixels,
     read_image,
     write_image,
 )
@@ -107,6 +108,7 @@ __all__ = [
     "ImageWriteError",
     "exif_orientation",
     "output_suffix",
+    "probe_megapixels",
     "read_image",
     "write_image",
 ]

@@ -200,22 +200,40 @@ def _check_image(image: Image) -> None:
 # --------------------------------------------------------------------------- format detection
 
 
-def declared_size(data: bytes, file_format: str) -> tuple[int, int]:
-    """(width, height) as the file's header declares it, without decoding pixels."""
+def declared_size(source: bytes | Path, file_format: str) -> tuple[int, int]:
+    """(width, height) as the header of a file's bytes (or of the file at a path) declares it, without decoding pixels."""
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
     if file_format == "PNG":
-        return struct.unpack(">II", data[16:24])
+        header = source[:24] if isinstance(source, bytes) else _read_head(source, 24)
+        return struct.unpack(">II", header[16:24])
     if file_format == "HEIF":
         import pillow_heif
 
-        return tuple(pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=False).size)
+        return tuple(pillow_heif.open_heif(stream, convert_hdr_to_8bit=False).size)
     if file_format == "TIFF":
         import tifffile
 
-        with tifffile.TiffFile(io.BytesIO(data)) as tiff:
+        with tifffile.TiffFile(stream) as tiff:
             page = tiff.pages[0]
             return int(page.imagewidth), int(page.imagelength)
-    with PILImage.open(io.BytesIO(data)) as picture:  # Pillow reads the header only until asked for pixels
+    with PILImage.open(stream) as picture:  # Pillow reads the header only until asked for pixels
         return picture.size
+
+
+def _read_head(path: Path, size: int) -> bytes:
+    with open(path, "rb") as file:
+        return file.read(size)
+
+
+def probe_megapixels(path: Path | str) -> float | None:
+    """The megapixels a photo's header declares, reading little more than the header; None if it cannot tell."""
+    path = Path(path)
+    try:
+        file_format = _sniff_format(_read_head(path, 64))
+        width, height = declared_size(path, file_format)
+    except Exception:  # unreadable files are judged when they are read
+        return None
+    return width * height / 1e6
 
 
 def _check_pixel_count(data: bytes, file_format: str, max_megapixels: float) -> None:
