@@ -11,11 +11,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("inputs", nargs="*", type=Path, metavar="INPUT", help="folders or photos to add")
     parser.add_argument("--model", type=Path, default=None, help="a model file (.pt) to offer and select")
     parser.add_argument("--settings", type=Path, default=None, help="use this settings file instead of your own")
+    parser.add_argument("--self-test", action="store_true", help="check this installation end to end, then exit")
+    parser.add_argument("--out", type=Path, default=None, help="with --self-test: write the JSON result here")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args, qt_args = build_parser().parse_known_args(argv)
+    if args.self_test:  # before Qt sees the arguments: unknown flags would open the window
+        from denoiser_app.self_test import self_test
+
+        return self_test(args.out)
     # Imported here so `denoiser --help` answers without loading Qt and torch.
     from PySide6.QtWidgets import QApplication
 

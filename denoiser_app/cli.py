@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs instead of skipping them")
     parser.add_argument("--allow-inside-input", action="store_true", help="allow an output folder inside an input folder")
     parser.add_argument("--list-models", action="store_true", help="list available models and exit")
+    parser.add_argument("--self-test", action="store_true", help="check this installation end to end, then exit")
+    parser.add_argument("--out", type=Path, metavar="FILE", help="with --self-test: write the JSON result here")
     parser.add_argument("--quiet", action="store_true", help="print only failures and the summary")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -165,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.list_models:
         print_models()
         return 0
+    if args.self_test:
+        from denoiser_app.self_test import self_test
+
+        return self_test(args.out)
     if not args.inputs:
         parser.error("give at least one image file or folder (see --help)")
     try:
