@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from denoiser_app import __version__
+    from denoiser_app.gui.drop import FileOpenHandler
     from denoiser_app.gui.errors import unexpected_error_hook
     from denoiser_app.gui.imaging import app_icon
     from denoiser_app.gui.main_window import MainWindow
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     # An exception in a slot would otherwise only reach the terminal, and the click would seem to do nothing.
     sys.excepthook = unexpected_error_hook(sys.excepthook)
     window = MainWindow(Settings(args.settings), model_path=args.model)
+    app.installEventFilter(FileOpenHandler(window.add_inputs, window))
     window.show()
     if args.inputs:
         window.add_inputs([path.expanduser() for path in args.inputs])

@@ -1,10 +1,10 @@
 """Build Denoiser's frozen app and installer for the current platform.
 
-    python packaging/build.py [--clean] [--no-installer]
+    python packaging/build.py [--clean] [--no-installer | --installer-only | --report-sizes]
 
 1. PyInstaller with packaging/denoiser.spec   -> dist/Denoiser/ (+ dist/Denoiser.app on macOS)
 2. The installer for this platform            -> dist/installer/
-   Windows: Inno Setup (iscc)   macOS: .dmg via build_dmg.sh   Linux: .tar.gz
+   Windows: Inno Setup (iscc)   macOS: .dmg via build_dmg.sh   Linux: .tar.xz
 
 Only builds: install the project with its ``package`` extra first.
 """
@@ -72,25 +72,27 @@ def macos_installer(version: str) -> Path:
 
 
 def linux_archive(version: str) -> Path:
-    archive = INSTALLERS / f"Denoiser-{version}-linux-{arch()}.tar.gz"
+    archive = INSTALLERS / f"Denoiser-{version}-linux-{arch()}.tar.xz"
     print(f"+ tar {archive}", flush=True)
-    with tarfile.open(archive, "w:gz") as tar:
+    with tarfile.open(archive, "w:xz", preset=6) as tar:
         tar.add(ONEDIR, arcname=f"Denoiser-{version}")
     return archive
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clean", action="store_true", help="empty PyInstaller's cache first")
-    parser.add_argument("--no-installer", action="store_true", help="stop after PyInstaller")
-    args = parser.parse_args()
+def folder_size(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file() and not path.is_symlink())
 
-    version = read_version()
-    pyinstaller(args.clean)
-    print(f"Frozen app: {ONEDIR}")
-    if args.no_installer:
-        return 0
 
+def report_sizes() -> str:
+    """Unpacked size of the frozen app and the size of each installer, as a markdown table."""
+    frozen = DIST / "Denoiser.app" if sys.platform == "darwin" else ONEDIR
+    rows = [f"| frozen app ({frozen.name}, unpacked) | {folder_size(frozen) / 1e6:,.0f} MB |"] if frozen.exists() else []
+    for installer in sorted(INSTALLERS.glob("*")) if INSTALLERS.is_dir() else []:
+        rows.append(f"| {installer.name} | {installer.stat().st_size / 1e6:,.0f} MB |")
+    return "\n".join([f"Sizes on {platform.system()} {arch()}:", "", "| what | size |", "|---|---:|", *rows])
+
+
+def build_installer(version: str) -> Path:
     INSTALLERS.mkdir(parents=True, exist_ok=True)
     if sys.platform == "win32":
         result = windows_installer(version)
@@ -100,8 +102,29 @@ def main() -> int:
         result = linux_archive(version)
     if not result.is_file():
         sys.exit(f"build.py: expected {result} but it was not made")
-    print(f"Installer: {result}")
+    return result
 
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clean", action="store_true", help="empty PyInstaller's cache first")
+    stage = parser.add_mutually_exclusive_group()
+    stage.add_argument("--no-installer", action="store_true", help="stop after PyInstaller")
+    stage.add_argument("--installer-only", action="store_true", help="package an app frozen before (after signing it)")
+    stage.add_argument("--report-sizes", action="store_true", help="print the sizes of what was built, and stop")
+    args = parser.parse_args()
+
+    if args.report_sizes:
+        print(report_sizes())
+        return 0
+    version = read_version()
+    if not args.installer_only:
+        pyinstaller(args.clean)
+        print(f"Frozen app: {ONEDIR}")
+    if args.no_installer:
+        return 0
+    result = build_installer(version)
+    print(f"Installer: {result}")
     # Lets a GitHub Actions step refer to the file as steps.<id>.outputs.installer.
     if "GITHUB_OUTPUT" in os.environ:
         with open(os.environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as out:

@@ -145,6 +145,7 @@ def test_unwritable_output_fails_per_file_and_batch_goes_on(shoot: Path, tiny_mo
 
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores folder permissions")
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows ignores chmod on folders: files can still be written in them")
 def test_read_only_output_folder(shoot: Path, tiny_model: Path, tmp_path: Path) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()
@@ -262,6 +263,7 @@ def test_cli_bad_model_is_a_clear_error(tmp_path: Path, capsys) -> None:
     assert "No model named 'no-such-model'" in capsys.readouterr().err
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows cannot send SIGINT to a child process (only to a whole console)")
 def test_ctrl_c_stops_cleanly_with_exit_130(tmp_path: Path, tiny_model: Path) -> None:
     import signal
     import subprocess
@@ -296,6 +298,8 @@ def test_names_differing_only_in_case_never_share_an_output(tmp_path: Path) -> N
     folder = tmp_path / "case"
     write_png(folder / "IMG_1.PNG", noisy_photo(8, 8))
     write_png(folder / "img_1.png", noisy_photo(8, 8, 1))
+    if len(list(folder.iterdir())) == 1:
+        pytest.skip("this file system folds case (macOS, Windows): the two names are one file")
     plan = plan_batch([folder], options(format="tiff"))
     assert len(plan.files) == 1
     assert "same output name" in plan.problems[0][1]

@@ -22,7 +22,8 @@ def test_wheel_installs_and_finds_bundled_model(tmp_path: Path) -> None:
     (wheel,) = wheel_dir.glob("denoiser-*.whl")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = venv / "bin" / "python"
+    scripts = venv / ("Scripts" if sys.platform == "win32" else "bin")
+    python = scripts / "python"
     # Dependencies (torch, numpy, ...) come from the test environment's
     # site-packages; the package itself only from the wheel.
     site_packages = Path(
@@ -51,5 +52,41 @@ def test_wheel_installs_and_finds_bundled_model(tmp_path: Path) -> None:
     assert shape == "(40, 40, 3)"
     assert "seed-cae" in names
     assert icons == "['app.icns', 'app.ico', 'app.png']"
-    cli = subprocess.run([str(venv / "bin" / "denoiser-cli"), "--list-models"], capture_output=True, text=True)
+    cli = subprocess.run([str(scripts / "denoiser-cli"), "--list-models"], capture_output=True, text=True)
     assert cli.returncode == 0 and "seed-cae" in cli.stdout
+
+
+def _spec_assignments() -> dict[str, object]:
+    """The spec's top-level constant assignments (it is run by PyInstaller, not importable)."""
+    import ast
+
+    tree = ast.parse((ROOT / "packaging" / "denoiser.spec").read_text(encoding="utf-8"))
+    values = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                values[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                pass
+    return values
+
+
+def test_the_frozen_app_ships_the_model_sources_torchscript_reads() -> None:
+    """Saving a fine-tuned model scripts the network, which needs its .py source in the bundle."""
+    import inspect
+
+    from model import archs
+
+    spec_text = (ROOT / "packaging" / "denoiser.spec").read_text(encoding="utf-8")
+    assert _spec_assignments()["SOURCE_PACKAGES"] == {"model": "pyz+py"}
+    assert "module_collection_mode=SOURCE_PACKAGES" in spec_text
+    # Every architecture TorchScript compiles lives in that package.
+    for factory in archs.ARCHITECTURES.values():
+        assert factory.__module__.startswith("model."), factory
+        assert Path(inspect.getsourcefile(factory)).is_relative_to(ROOT / "model")
+
+
+def test_the_build_workflow_is_where_github_runs_it() -> None:
+    workflows = ROOT / ".github" / "workflows"
+    assert (workflows / "build.yml").is_file()
+    assert not (ROOT / "packaging" / "ci" / "build.yml").exists()

@@ -1,9 +1,11 @@
-"""Drag and drop of folders and photos: which paths a drag carries, and the highlight shown while it hovers."""
+"""Drag and drop of folders and photos: which paths a drag carries, the highlight shown while it hovers,
+and photos the system hands the app (dropped on the macOS Dock icon, or "Open With")."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QRectF, Qt
+from PySide6.QtCore import QEvent, QMimeData, QObject, QRectF, Qt
 from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QWidget
 
@@ -13,6 +15,26 @@ def local_paths(mime: QMimeData) -> list[Path]:
     if not mime.hasUrls():
         return []
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+
+class FileOpenHandler(QObject):
+    """An application event filter passing each file the system asks the app to open to ``add``.
+
+    macOS sends a QFileOpenEvent to the application, not to a window, for
+    photos dropped on the Dock icon or opened with the app from Finder.
+    """
+
+    def __init__(self, add: Callable[[list[Path]], object], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._add = add
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.FileOpen:
+            path = event.file()  # type: ignore[attr-defined]
+            if path:
+                self._add([Path(path)])
+                return True
+        return False
 
 
 class DropHighlight(QWidget):

@@ -25,13 +25,40 @@ volume=$(basename "$app" .app)
 [[ -d "$app" ]] || { echo "no app bundle at $app" >&2; exit 1; }
 mkdir -p "$(dirname "$dmg")"
 
+notary_args=()
+if [[ -n "${NOTARY_PROFILE:-}" ]]; then
+    notary_args=(--keychain-profile "$NOTARY_PROFILE")
+elif [[ -n "${APPLE_ID:-}" && -n "${APPLE_TEAM_ID:-}" && -n "${APPLE_APP_PASSWORD:-}" ]]; then
+    notary_args=(--apple-id "$APPLE_ID" --team-id "$APPLE_TEAM_ID" --password "$APPLE_APP_PASSWORD")
+fi
+
+sign() {
+    codesign --force --timestamp --options runtime --entitlements "$entitlements" \
+        --sign "$CODESIGN_IDENTITY" "$1"
+}
+
 if [[ -n "${CODESIGN_IDENTITY:-}" ]]; then
-    echo "Signing $app"
-    # --deep is acceptable here: every nested binary needs the same identity
-    # and hardened-runtime options.
-    codesign --force --deep --timestamp --options runtime \
-        --entitlements "$entitlements" --sign "$CODESIGN_IDENTITY" "$app"
-    codesign --verify --deep --strict "$app"
+    echo "Signing $app inside-out"
+    # Apple advises against --deep: sign every nested Mach-O file first,
+    # deepest paths first, then the executables, then the bundle itself.
+    while IFS= read -r -d '' file; do
+        if file -b "$file" | grep -q "Mach-O"; then
+            sign "$file"
+        fi
+    done < <(find "$app/Contents/Frameworks" "$app/Contents/Resources" -type f -print0 2>/dev/null \
+             | perl -0 -e 'print sort { ($b =~ tr{/}{}) <=> ($a =~ tr{/}{}) } <>')
+    for executable in "$app"/Contents/MacOS/*; do
+        sign "$executable"
+    done
+    sign "$app"
+    codesign --verify --deep --strict --verbose=2 "$app"
+    if [[ ${#notary_args[@]} -gt 0 ]]; then
+        echo "Notarizing $app"
+        zip=$(mktemp -d)/app.zip
+        ditto -c -k --keepParent "$app" "$zip"
+        xcrun notarytool submit "$zip" "${notary_args[@]}" --wait
+        xcrun stapler staple "$app"
+    fi
 else
     echo "CODESIGN_IDENTITY not set: leaving the app ad-hoc signed"
 fi
@@ -58,20 +85,13 @@ if [[ -n "${CODESIGN_IDENTITY:-}" ]]; then
     codesign --force --timestamp --sign "$CODESIGN_IDENTITY" "$dmg"
 fi
 
-notarize() {
-    if [[ -z "${CODESIGN_IDENTITY:-}" ]]; then
-        echo "notarization needs a signed app: set CODESIGN_IDENTITY" >&2
-        exit 1
-    fi
+if [[ -n "${CODESIGN_IDENTITY:-}" && ${#notary_args[@]} -gt 0 ]]; then
     echo "Notarizing $dmg"
-    xcrun notarytool submit "$dmg" "$@" --wait
+    xcrun notarytool submit "$dmg" "${notary_args[@]}" --wait
     xcrun stapler staple "$dmg"
-}
-
-if [[ -n "${NOTARY_PROFILE:-}" ]]; then
-    notarize --keychain-profile "$NOTARY_PROFILE"
-elif [[ -n "${APPLE_ID:-}" && -n "${APPLE_TEAM_ID:-}" && -n "${APPLE_APP_PASSWORD:-}" ]]; then
-    notarize --apple-id "$APPLE_ID" --team-id "$APPLE_TEAM_ID" --password "$APPLE_APP_PASSWORD"
+elif [[ ${#notary_args[@]} -gt 0 ]]; then
+    echo "notarization needs a signed app: set CODESIGN_IDENTITY" >&2
+    exit 1
 else
     echo "No notarization credentials: skipping notarization"
 fi

@@ -577,3 +577,19 @@ def test_a_new_photo_never_shows_the_previous_one_while_it_loads(qtbot, make_win
     window.file_view.select_path(window.files.entry(1).path)
     assert not window.preview.has_image() and window.preview.message.startswith("Loading photo_01.png")
     qtbot.waitUntil(lambda: window.preview.has_image(), timeout=10_000)
+
+
+def test_a_photo_the_system_opens_with_the_app_is_added(qtbot, make_window: WindowFactory, photo_folder) -> None:
+    from PySide6.QtGui import QFileOpenEvent
+
+    from denoiser_app.gui.drop import FileOpenHandler
+
+    folder = photo_folder(count=2)
+    window = make_window()
+    handler = FileOpenHandler(window.add_inputs, window)
+    QApplication.instance().installEventFilter(handler)
+    try:
+        QApplication.sendEvent(QApplication.instance(), QFileOpenEvent(str(folder / "photo_01.png")))
+    finally:
+        QApplication.instance().removeEventFilter(handler)
+    assert [window.files.entry(row).path.name for row in range(window.files.rowCount())] == ["photo_01.png"]
