@@ -360,31 +360,42 @@ def test_photos_in_formats_not_read_are_named_as_skipped_not_ignored(tmp_path: P
     folder = tmp_path / "RAW+JPEG night"
     folder.mkdir()
     Image.fromarray((noisy_photo(30, 40, 1) * 255).astype(np.uint8)).save(folder / "IMG_0001.JPG")
-    (folder / "IMG_0001.CR2").write_bytes(b"II*\0raw sensor data")
     (folder / "IMG_0002.AVIF").write_bytes(b"\0\0\0\x18ftypavif")
+    (folder / "IMG_0003.PSD").write_bytes(b"8BPS")
     (folder / "._IMG_0003.NEF").write_bytes(b"\0")  # a resource fork, junk: never named
     (folder / "IMG_0001.xmp").write_text("<x:xmpmeta/>")  # a sidecar, not a photo: passed over quietly
     plan = plan_batch([folder], options())
     assert [p.source.name for p in plan.files] == ["IMG_0001.JPG"]
     reasons = {path.name: reason for path, reason in plan.passed_over}
-    assert set(reasons) == {"IMG_0001.CR2", "IMG_0002.AVIF"}
-    assert "camera raw (.cr2)" in reasons["IMG_0001.CR2"] and "16-bit TIFF" in reasons["IMG_0001.CR2"]
+    assert set(reasons) == {"IMG_0002.AVIF", "IMG_0003.PSD"}
+    assert "JPEG, PNG or 16-bit TIFF" in reasons["IMG_0003.PSD"]
 
     assert cli.main([str(folder), "--model", str(tiny_model), "--strength", "10"]) == 0
     out = capsys.readouterr().out
-    assert "skipped  IMG_0001.CR2: camera raw (.cr2) is not read" in out
     assert "skipped  IMG_0002.AVIF: .avif files are not read" in out
+    assert "skipped  IMG_0003.PSD: .psd files are not read" in out
     assert "1 done, 2 skipped, 0 failed" in out
 
 
-def test_a_camera_raw_file_named_on_its_own_fails_with_the_reason(tmp_path: Path) -> None:
-    raw = tmp_path / "DSC_0042.NEF"
-    raw.write_bytes(b"MM\0*")
-    (problem,) = plan_batch([raw], options()).problems
-    assert problem[0] == raw and "camera raw (.nef) is not read" in problem[1]
+def test_camera_raw_files_are_cleaned_like_any_photo_and_a_damaged_one_fails_with_its_reason(
+    tmp_path: Path, tiny_model: Path, capsys
+) -> None:
+    from tests.test_imageio_raw import scene, write_dng
+
+    folder = tmp_path / "raw night"
+    write_dng(folder / "IMG_0001.DNG", scene(32, 48))
+    (folder / "DSC_0042.NEF").write_bytes(b"MM\0*not really a raw file")
+    plan = plan_batch([folder], options())
+    assert sorted(item.destination.name for item in plan.files) == ["DSC_0042.tif", "IMG_0001.tif"]
+    assert cli.main([str(folder), "--model", str(tiny_model), "--strength", "10"]) == 1
+    captured = capsys.readouterr()
+    assert "DSC_0042.NEF" in captured.err and "LibRaw" in captured.err
+    assert "1 done, 0 skipped, 1 failed" in captured.out
     text = tmp_path / "notes.txt"
     text.write_text("x")
-    assert "not a supported image type (reads JPEG, PNG, TIFF, WebP, BMP and HEIC)" in plan_batch([text], options()).problems[0][1]
+    assert "not a supported image type (reads JPEG, PNG, TIFF, WebP, BMP, HEIC and camera raw)" in plan_batch(
+        [text], options()
+    ).problems[0][1]
 
 
 def _png_declaring(width: int, height: int) -> bytes:

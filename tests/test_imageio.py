@@ -1015,7 +1015,10 @@ def test_output_suffix() -> None:
 
 
 def test_public_constants() -> None:
-    assert SUPPORTED_SUFFIXES == {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif", ".hif"}
+    from denoiser_app.core.imageio.raw import RAW_SUFFIXES
+
+    photos = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif", ".hif"}
+    assert SUPPORTED_SUFFIXES == photos | RAW_SUFFIXES and {".cr3", ".nef", ".arw", ".dng", ".raf"} <= RAW_SUFFIXES
     assert OUTPUT_FORMATS == ("same", "png", "tiff", "jpeg")
 
 

@@ -26,18 +26,16 @@ from denoiser_app.core.imageio import (
     read_image,
     write_image,
 )
+from denoiser_app.core.imageio.raw import RAW_SUFFIXES, rawpy_available
 from denoiser_app.core.progress import Cancelled, Progress
 
 JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 OUTPUT_FOLDER_SUFFIX = "-denoised"
-# Photos people shoot and drop on the app that it does not read: named to the
-# user rather than passed over in silence.
-CAMERA_RAW_SUFFIXES = frozenset({
-    ".3fr", ".arw", ".cr2", ".cr3", ".crw", ".dcr", ".dng", ".erf", ".iiq", ".kdc", ".mef", ".mos", ".mrw",
-    ".nef", ".nrw", ".orf", ".pef", ".raf", ".raw", ".rw2", ".rwl", ".sr2", ".srf", ".srw", ".x3f",
-})
+# Camera raw files are read when rawpy (LibRaw) is installed; otherwise they are
+# named to the user rather than passed over in silence.
+CAMERA_RAW_SUFFIXES = RAW_SUFFIXES
 OTHER_PHOTO_SUFFIXES = frozenset({".avif", ".jxl", ".jp2", ".psd", ".gif"})
-READ_FORMATS = "JPEG, PNG, TIFF, WebP, BMP and HEIC"
+READ_FORMATS = "JPEG, PNG, TIFF, WebP, BMP, HEIC" + (" and camera raw" if rawpy_available() else "")
 
 
 @dataclass(frozen=True)
@@ -205,8 +203,8 @@ def unread_photo_reason(path: Path) -> str | None:
     if is_junk(path) or suffix not in CAMERA_RAW_SUFFIXES | OTHER_PHOTO_SUFFIXES:
         return None
     if suffix in CAMERA_RAW_SUFFIXES:
-        return f"camera raw ({suffix}) is not read: export it to 16-bit TIFF, then clean the TIFF"
-    return f"{suffix} files are not read: save it as {READ_FORMATS.replace(' and ', ' or ')} first"
+        return f"camera raw ({suffix}) needs rawpy, which is not installed: export it to 16-bit TIFF, then clean the TIFF"
+    return f"{suffix} files are not read: save it as JPEG, PNG or 16-bit TIFF first"
 
 
 def default_output_dir(source: Path) -> Path:

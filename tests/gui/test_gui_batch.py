@@ -522,23 +522,24 @@ def test_signal_emits_do_not_leak_references_to_true() -> None:
     assert sys.getrefcount(True) >= before - 10
 
 
-def test_camera_raw_files_that_are_dropped_are_named_not_silently_ignored(make_window: WindowFactory, photo_folder, tmp_path: Path) -> None:
+def test_camera_raw_files_are_listed_and_photos_not_read_are_named_not_silently_ignored(
+    make_window: WindowFactory, photo_folder, tmp_path: Path
+) -> None:
     mixed = photo_folder(count=2, name="raw plus jpeg")
-    for name in ("IMG_1.CR2", "IMG_2.CR2", "IMG_3.NEF"):
+    for name in ("IMG_1.CR2", "IMG_2.CR2", "IMG_3.NEF", "IMG_4.PSD"):
         (mixed / name).write_bytes(b"II*\0")
     window = make_window()
-    assert window.add_inputs([mixed]) == 2
+    assert window.add_inputs([mixed]) == 5  # the raw files are photos like any other
     message = window.statusBar().currentMessage()
-    assert message.startswith("Added 2 photos. Passed over 3 camera raw files (.CR2, .NEF)")
-    assert "16-bit TIFF" in message and not visible_message_boxes(window)
+    assert message.startswith("Added 5 photos. Passed over 1 file in formats it does not read (.PSD)")
+    assert not visible_message_boxes(window)
 
-    only_raw = tmp_path / "raw only"
-    only_raw.mkdir()
-    (only_raw / "DSC_9.ARW").write_bytes(b"II*\0")
-    (only_raw / "IMG_4.JXL").write_bytes(b"\0")
-    assert window.add_inputs([only_raw / "DSC_9.ARW", only_raw / "IMG_4.JXL"]) == 0
+    only_unread = tmp_path / "unread only"
+    only_unread.mkdir()
+    (only_unread / "IMG_4.JXL").write_bytes(b"\0")
+    assert window.add_inputs([only_unread / "IMG_4.JXL"]) == 0
     (box,) = visible_message_boxes(window)
-    assert "1 camera raw file (.ARW)" in box.text() and "1 file in formats it does not read (.JXL)" in box.text()
+    assert "1 file in formats it does not read (.JXL)" in box.text()
 
 
 def test_during_a_batch_the_preview_shows_a_cleaned_photos_output_and_says_when_one_is_not_cleaned(

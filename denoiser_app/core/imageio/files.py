@@ -22,13 +22,14 @@ from denoiser_app.core.imageio.image import Image, WriteSettings
 from denoiser_app.core.imageio.pillow_formats import read_bmp, read_jpeg, read_webp, write_bmp, write_jpeg, write_webp
 from denoiser_app.core.imageio.png import read_png, write_png
 from denoiser_app.core.imageio.png_chunks import PNG_SIGNATURE
+from denoiser_app.core.imageio.raw import RAW_FORMAT, RAW_OUTPUT_FORMAT, RAW_SUFFIXES, raw_size, rawpy_available, read_raw
 from denoiser_app.core.imageio.samples import MAX_SAMPLE_VALUE
 from denoiser_app.core.imageio.tiff_read import read_tiff
 from denoiser_app.core.imageio.tiff_write import write_tiff
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif", ".hif"}
-)
+) | (RAW_SUFFIXES if rawpy_available() else frozenset())
 OUTPUT_FORMATS = ("same", "png", "tiff", "jpeg")
 JPEG_SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
 
@@ -59,6 +60,7 @@ _READERS: dict[str, Callable[[bytes], Image]] = {
     "WEBP": read_webp,
     "BMP": read_bmp,
     "HEIF": read_heif,
+    RAW_FORMAT: read_raw,
 }
 # A writer returns a note for each piece of metadata it had to leave out.
 _WRITERS: dict[str, Callable[[Path, Image, WriteSettings], list[str]]] = {
@@ -81,7 +83,7 @@ def read_image(path: Path | str, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS)
     path = Path(path)
     data = _read_file_bytes(path)
     try:
-        file_format = _sniff_format(data)
+        file_format = _file_format(path, data)
         _check_pixel_count(data, file_format, max_megapixels)
         return _READERS[file_format](data)
     except Unreadable as error:
@@ -142,6 +144,8 @@ def output_suffix(input_path: Path | str, format: str) -> str:
     """
     output_name = _checked_output_name(format)
     suffix = Path(input_path).suffix
+    if output_name == "same" and suffix.lower() in RAW_SUFFIXES:
+        return _SUFFIXES_BY_FORMAT[RAW_OUTPUT_FORMAT][0]
     if output_name == "same":
         return suffix
     accepted = _SUFFIXES_BY_FORMAT[_FORMAT_BY_OUTPUT_NAME[output_name]]
@@ -162,6 +166,8 @@ def _resolve_output_format(image: Image, format: str) -> str:
     output_name = _checked_output_name(format)
     if output_name != "same":
         return _FORMAT_BY_OUTPUT_NAME[output_name]
+    if image.format == RAW_FORMAT:
+        return RAW_OUTPUT_FORMAT
     if image.format not in _SUFFIXES_BY_FORMAT:
         raise ValueError(f"cannot write images in format {image.format!r}")
     return image.format
@@ -203,6 +209,8 @@ def _check_image(image: Image) -> None:
 def declared_size(source: bytes | Path, file_format: str) -> tuple[int, int]:
     """(width, height) as the header of a file's bytes (or of the file at a path) declares it, without decoding pixels."""
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    if file_format == RAW_FORMAT:
+        return raw_size(source if isinstance(source, bytes) else source.read_bytes())
     if file_format == "PNG":
         header = source[:24] if isinstance(source, bytes) else _read_head(source, 24)
         return struct.unpack(">II", header[16:24])
@@ -229,7 +237,7 @@ def probe_megapixels(path: Path | str) -> float | None:
     """The megapixels a photo's header declares, reading little more than the header; None if it cannot tell."""
     path = Path(path)
     try:
-        file_format = _sniff_format(_read_head(path, 64))
+        file_format = _file_format(path, _read_head(path, 64))
         width, height = declared_size(path, file_format)
     except Exception:  # unreadable files are judged when they are read
         return None
@@ -263,6 +271,15 @@ def _read_file_bytes(path: Path) -> bytes:
     if not data:
         raise ImageReadError(path, "file is empty")
     return data
+
+
+def _file_format(path: Path, data: bytes) -> str:
+    """The reader for a file: by suffix for camera raw (most are TIFF inside), else by content."""
+    if path.suffix.lower() in RAW_SUFFIXES:
+        if not rawpy_available():
+            raise Unreadable("camera raw needs rawpy, which is not installed")
+        return RAW_FORMAT
+    return _sniff_format(data)
 
 
 def _sniff_format(data: bytes) -> str:

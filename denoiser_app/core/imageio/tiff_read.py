@@ -48,7 +48,7 @@ def read_tiff(data: bytes) -> Image:
         iptc = _tiff_iptc(page, data)
         samples, has_alpha, converted_colour_space = _tiff_samples(page, data)
     metadata = ImageMetadata(
-        exif=_exif_from_tiff(data),
+        exif=exif_from_tiff(data),
         icc_profile=None if converted_colour_space else icc_profile,
         xmp=xmp,
         dpi=dpi,
@@ -211,7 +211,7 @@ def _describe_tiff_page(page: tifffile.TiffPage) -> str:
     return f"{page.bitspersample}-bit {sample_kind} {photometric}"
 
 
-def _exif_from_tiff(data: bytes) -> bytes | None:
+def exif_from_tiff(data: bytes) -> bytes | None:
     """Rebuild an EXIF block from a TIFF's camera tags and EXIF/GPS sub-directories.
 
     A TIFF file is itself TIFF-structured, so Pillow's EXIF parser reads its
