@@ -1042,3 +1042,25 @@ def test_long_non_ascii_names_can_be_written_atomically(tmp_path: Path) -> None:
         assert len(temporary.name.encode("utf-8")) <= 255
         temporary.write_bytes(b"data")
     assert final.read_bytes() == b"data"
+
+
+def test_a_multi_page_tiff_and_an_animation_say_only_the_first_is_cleaned(tmp_path: Path) -> None:
+    first, second = random_samples(8, 8, 3, 8, seed=1), random_samples(8, 8, 3, 8, seed=2)
+    tiff_path = tmp_path / "two pages.tif"
+    tifffile.imwrite(tiff_path, first, photometric="rgb")
+    tifffile.imwrite(tiff_path, second, photometric="rgb", append=True)
+    image = read_image(tiff_path)
+    assert np.array_equal(samples_of(image), first)
+    assert image.notes == ("only the first of its 2 pages was cleaned; the output holds that one alone",)
+    webp_path = tmp_path / "animated.webp"
+    PILImage.fromarray(first).save(webp_path, save_all=True, append_images=[PILImage.fromarray(second)], lossless=True)
+    assert "2 frames" in read_image(webp_path).notes[0]
+    assert read_image(tmp_path / "two pages.tif").pixels.shape == (8, 8, 3)
+
+
+def test_a_cmyk_photo_without_a_profile_says_its_colours_are_approximate(tmp_path: Path) -> None:
+    source = tmp_path / "cmyk.jpg"
+    PILImage.fromarray(random_samples(8, 8, 3, 8, seed=3)).convert("CMYK").save(source)
+    image = read_image(source)
+    assert image.pixels.shape == (8, 8, 3) and image.metadata.icc_profile is None
+    assert "CMYK" in image.notes[0] and "approximately" in image.notes[0]

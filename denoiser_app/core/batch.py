@@ -325,7 +325,8 @@ def process_file(item: PlannedFile, denoiser: Denoiser, options: BatchOptions, p
         )
         image.pixels = result.pixels
         item.destination.parent.mkdir(parents=True, exist_ok=True)
-        warnings = write_image(item.destination, image, options.format, options.jpeg_quality, options.bit_depth)
+        warnings = list(image.notes)
+        warnings += write_image(item.destination, image, options.format, options.jpeg_quality, options.bit_depth)
     except Cancelled:
         raise
     except (ImageReadError, ImageWriteError) as error:

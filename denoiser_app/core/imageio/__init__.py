@@ -15,8 +15,12 @@ Pixels and bit depth
     lossless format. Grey images have one channel and are written as grey,
     except to WebP and HEIC, which are written as RGB. Palette images
     (PNG, BMP, TIFF) are expanded to RGB, or RGBA if they have transparency,
-    and are written out that way. CMYK/YCbCr JPEG and TIFF files are converted
-    to RGB and lose their ICC profile, which described the old colour space.
+    and are written out that way. CMYK JPEG and TIFF files are converted to
+    sRGB through their embedded profile and carry an sRGB profile from then on
+    (without a profile, approximately); YCbCr ones to RGB. Such changes, and
+    pages or frames not read, come back in :attr:`Image.notes`, which the
+    batch reports with the photo. Camera raw files are developed by LibRaw
+    (:mod:`.raw`) to 16-bit sRGB and written as 16-bit TIFF.
 
 Alpha
     Returned with its stored dtype and values and written back unchanged. It is
@@ -61,7 +65,8 @@ Format specifics
     alpha). WebP output is lossless if the source WebP was lossless, otherwise
     lossy at ``jpeg_quality`` (alpha stays exact either way). BMP RGBA is
     written with a BITFIELDS header and an alpha mask. Only the first page of a
-    multi-page TIFF and the first frame of an animated WebP are read.
+    multi-page TIFF and the first frame of an animated WebP are read, and the
+    notes say so.
 
 Codecs
     Pillow reads JPEG, WebP and BMP and writes JPEG and WebP; pillow-heif
@@ -78,7 +83,7 @@ Modules
     :mod:`.files` (read_image, write_image, checks), :mod:`.image` (the types),
     :mod:`.errors`, :mod:`.samples` (float/integer conversion), :mod:`.exif`,
     :mod:`.png`, :mod:`.png_chunks`, :mod:`.tiff_read`, :mod:`.tiff_write`,
-    :mod:`.pillow_formats` (JPEG, WebP, BMP), :mod:`.heif`, :mod:`.iptc`, :mod:`.opencv_codec`.
+    :mod:`.pillow_formats` (JPEG, WebP, BMP), :mod:`.heif`, :mod:`.raw`, :mod:`.iptc`, :mod:`.opencv_codec`.
 """
 from __future__ import annotations
 

@@ -45,6 +45,8 @@ class Image:
     format: str
     metadata: ImageMetadata = field(default_factory=ImageMetadata)
     lossless: bool = True
+    # What reading changed or left out (a CMYK conversion, pages not read), reported with the result.
+    notes: tuple[str, ...] = ()
 
     @property
     def orientation(self) -> int:

@@ -18,6 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 from PIL import Image as PILImage
+from PIL import ImageCms
 
 from denoiser_app.core.imageio.errors import Unreadable
 from denoiser_app.core.imageio.exif import EXIF_PREFIX, canonical_exif
@@ -54,18 +55,50 @@ def _read_with_pillow(data: bytes, file_format: str, lossless: bool) -> Image:
     with PILImage.open(io.BytesIO(data)) as picture:
         picture.load()
         info = dict(picture.info)
-        samples, has_alpha = samples_from_pillow(picture)
-        converted_colour_space = picture.mode in ("CMYK", "YCbCr")
+        frames = getattr(picture, "n_frames", 1)
         applist = getattr(picture, "applist", ())  # only JPEGs have one
+        converted, icc_profile, notes = colour_managed(picture)
+        samples, has_alpha = samples_from_pillow(converted)
+    if frames > 1:
+        notes += (first_of_many(frames, "frames"),)
     metadata = ImageMetadata(
         exif=canonical_exif(info.get("exif")),
-        icc_profile=None if converted_colour_space else as_bytes(info.get("icc_profile")),
+        icc_profile=icc_profile,
         xmp=as_bytes(info.get("xmp")),
         dpi=_pillow_dpi(info, file_format),
         iptc=resources_from_jpeg(applist),
         extended_xmp=extended_xmp_from_jpeg(applist),
     )
-    return image_from_samples(samples, has_alpha, file_format, metadata, lossless)
+    return replace(image_from_samples(samples, has_alpha, file_format, metadata, lossless), notes=notes)
+
+
+def first_of_many(count: int, things: str) -> str:
+    return f"only the first of its {count} {things} was cleaned; the output holds that one alone"
+
+
+def colour_managed(picture: PILImage.Image) -> tuple[PILImage.Image, bytes | None, tuple[str, ...]]:
+    """The picture in a mode :func:`samples_from_pillow` takes, the ICC profile describing it, and notes.
+
+    A CMYK photo is converted to sRGB through its embedded profile (its
+    colours kept as a colour-managed viewer shows them) and carries an sRGB
+    profile from then on; without a profile the conversion can only be
+    approximate, and the note says so. Either way the output is RGB.
+    """
+    icc_profile = as_bytes(picture.info.get("icc_profile"))
+    if picture.mode == "YCbCr":
+        return picture.convert("RGB"), None, ()
+    if picture.mode != "CMYK":
+        return picture, icc_profile, ()
+    if icc_profile:
+        srgb = ImageCms.createProfile("sRGB")
+        rgb = ImageCms.profileToProfile(
+            picture, ImageCms.ImageCmsProfile(io.BytesIO(icc_profile)), srgb,
+            renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB",
+        )
+        note = "a CMYK photo: converted to sRGB through its embedded colour profile, cleaned and written as RGB"
+        return rgb, ImageCms.ImageCmsProfile(srgb).tobytes(), (note,)
+    note = "a CMYK photo without a colour profile: converted to RGB approximately, cleaned and written as RGB"
+    return picture.convert("RGB"), None, (note,)
 
 
 def _pillow_dpi(info: dict[str, Any], file_format: str) -> tuple[float, float] | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import struct
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ from denoiser_app.core.imageio.exif import (
 from denoiser_app.core.imageio.image import Image, ImageMetadata, as_bytes, valid_dpi
 from denoiser_app.core.imageio.iptc import resources_from_iim
 from denoiser_app.core.imageio.opencv_codec import decoded_with_opencv, rgb_from_bgr
-from denoiser_app.core.imageio.pillow_formats import samples_from_pillow
+from denoiser_app.core.imageio.pillow_formats import colour_managed, first_of_many, samples_from_pillow
 from denoiser_app.core.imageio.samples import image_from_samples
 
 TIFF_ICC_PROFILE = 34675
@@ -46,15 +47,15 @@ def read_tiff(data: bytes) -> Image:
         xmp = _tiff_tag_bytes(page, TIFF_XMP)
         dpi = _tiff_dpi(page)
         iptc = _tiff_iptc(page, data)
-        samples, has_alpha, converted_colour_space = _tiff_samples(page, data)
-    metadata = ImageMetadata(
-        exif=exif_from_tiff(data),
-        icc_profile=None if converted_colour_space else icc_profile,
-        xmp=xmp,
-        dpi=dpi,
-        iptc=iptc,
-    )
-    return image_from_samples(samples, has_alpha, "TIFF", metadata)
+        pages = len(tiff.pages)
+        samples, has_alpha, colour_change = _tiff_samples(page, data)
+    notes: tuple[str, ...] = ()
+    if colour_change is not None:
+        icc_profile, notes = colour_change
+    if pages > 1:
+        notes += (first_of_many(pages, "pages"),)
+    metadata = ImageMetadata(exif=exif_from_tiff(data), icc_profile=icc_profile, xmp=xmp, dpi=dpi, iptc=iptc)
+    return replace(image_from_samples(samples, has_alpha, "TIFF", metadata), notes=notes)
 
 
 def _tiff_tag_bytes(page: tifffile.TiffPage, code: int) -> bytes | None:
@@ -106,8 +107,11 @@ def _rational(value: Any) -> float:
     return float(value)
 
 
-def _tiff_samples(page: tifffile.TiffPage, data: bytes) -> tuple[np.ndarray, bool, bool]:
-    """(samples, has alpha, colour space converted) for the first page of a TIFF."""
+ColourChange = tuple[bytes | None, tuple[str, ...]]  # the ICC profile of converted samples, and notes
+
+
+def _tiff_samples(page: tifffile.TiffPage, data: bytes) -> tuple[np.ndarray, bool, ColourChange | None]:
+    """(samples, has alpha, the colour change if Pillow converted them) for the first page of a TIFF."""
     photometric = page.photometric
     simple_layout = photometric in (
         tifffile.PHOTOMETRIC.MINISBLACK,
@@ -133,8 +137,8 @@ def _tiff_samples(page: tifffile.TiffPage, data: bytes) -> tuple[np.ndarray, boo
         colour = np.iinfo(colour.dtype).max - colour
     alpha_index = _tiff_alpha_index(page, colour_count)
     if alpha_index is None or alpha_index >= stored.shape[2]:
-        return np.ascontiguousarray(colour), False, False
-    return np.concatenate([colour, stored[..., alpha_index : alpha_index + 1]], axis=2), True, False
+        return np.ascontiguousarray(colour), False, None
+    return np.concatenate([colour, stored[..., alpha_index : alpha_index + 1]], axis=2), True, None
 
 
 def _tiff_alpha_index(page: tifffile.TiffPage, colour_count: int) -> int | None:
@@ -191,16 +195,17 @@ def _with_neutral_orientation(data: bytes, page: tifffile.TiffPage) -> bytes:
     return bytes(patched)
 
 
-def _tiff_samples_with_pillow(data: bytes, page: tifffile.TiffPage) -> tuple[np.ndarray, bool, bool]:
+def _tiff_samples_with_pillow(data: bytes, page: tifffile.TiffPage) -> tuple[np.ndarray, bool, ColourChange | None]:
     """Palette, CMYK, YCbCr and bilevel TIFFs, converted by Pillow to 8-bit grey or RGB(A)."""
     try:
         with PILImage.open(io.BytesIO(data)) as picture:
             picture.load()
-            samples, has_alpha = samples_from_pillow(picture)
-            converted_colour_space = picture.mode in ("CMYK", "YCbCr")
+            changes_colour = picture.mode in ("CMYK", "YCbCr")
+            converted, icc_profile, notes = colour_managed(picture)
+            samples, has_alpha = samples_from_pillow(converted)
     except Exception:  # Pillow could not make sense of it either
         raise Unreadable(f"unsupported TIFF variant ({_describe_tiff_page(page)})") from None
-    return samples, has_alpha, converted_colour_space
+    return samples, has_alpha, (icc_profile, notes) if changes_colour else None
 
 
 def _describe_tiff_page(page: tifffile.TiffPage) -> str:
