@@ -26,6 +26,7 @@ from denoiser_app.core.engine import (
     available_devices,
     load_denoiser,
     parse_strength,
+    set_cpu_threads,
 )
 from denoiser_app.core.hardware import describe_compute
 from denoiser_app.core.imageio import DEFAULT_MAX_MEGAPIXELS, OUTPUT_FORMATS
@@ -232,8 +233,9 @@ def run(args: argparse.Namespace, options: BatchOptions, progress: BarProgress, 
         plan = plan_batch(args.inputs, options)
         summary.total = Summary.for_plan(plan).total
         check_output_folders(plan)
+        set_cpu_threads(args.threads)
         denoiser = load_denoiser(
-            args.model, args.device, args.threads, on_notice=lambda m: tqdm.write(f"note: {m}"), passes=args.passes
+            args.model, args.device, on_notice=lambda m: tqdm.write(f"note: {m}"), passes=args.passes
         )
     except OutputFolderError as error:
         print(f"denoiser-cli: {error} ({error.__cause__}); choose another output folder with --output", file=sys.stderr)

@@ -1,6 +1,6 @@
 """The evaluation protocol of the data README, as small reusable functions, and a command.
 
-Protocol (``/work/shared/data/README.md``):
+Protocol (``shared/data/README.md (beside the repository)``):
 
 * the clean image is loaded as 8-bit RGB and converted to float32 in [0, 1];
 * Gaussian noise of standard deviation ``sigma / 255`` is added; image number
@@ -269,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    from denoiser_app.core.engine import DEFAULT_PASSES, load_denoiser
+    from denoiser_app.core.engine import DEFAULT_PASSES, load_denoiser, set_cpu_threads
 
     passes = args.passes or DEFAULT_PASSES
 
@@ -278,7 +278,8 @@ def main(argv: list[str] | None = None) -> None:
     columns = [cell_label(s, sigma) for s in args.sets for sigma in args.sigmas]
     rows = []
     for model in args.model:
-        denoiser = load_denoiser(model, device="cpu", threads=args.threads, passes=passes)
+        set_cpu_threads(args.threads)
+        denoiser = load_denoiser(model, device="cpu", passes=passes)
         denoise = model_denoise_fn(denoiser, args.strength)
         warm_up(denoise, (image for images in test_sets.values() for image in images))
         for protocol in protocols:

@@ -50,12 +50,13 @@ def engine_speed(
     arch: str, options: dict[str, Any], threads: int | None, size: tuple[int, int] = (PHOTO_WIDTH, PHOTO_HEIGHT), repeats: int = 2
 ) -> float:
     """Megapixels per second of the engine's tiled denoise of a ``size`` (12 MP) image, fastest of ``repeats``."""
-    from denoiser_app.core.engine import load_denoiser
+    from denoiser_app.core.engine import load_denoiser, set_cpu_threads
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "timing.pt"
         export(build(arch, **options), path, arch, options, name="timing copy")
-        denoiser = load_denoiser(path, device="cpu", threads=threads)
+        set_cpu_threads(threads)
+        denoiser = load_denoiser(path, device="cpu")
     width, height = size
     image = np.random.default_rng(0).random((height, width, 3), dtype=np.float32)
     denoiser.denoise(image[:1024, :1024], 25.0)  # first call: TorchScript specialises the graph

@@ -231,7 +231,7 @@ def scan_folder(folder: Path, recursive: bool, skip: Path | None = None) -> Fold
         relative = path.relative_to(folder)
         if any(is_junk(part) for part in relative.parents if part.name):
             continue
-        if skip is not None and _is_inside(path.resolve(), skip):
+        if skip is not None and is_inside(path.resolve(), skip):
             continue  # our own outputs from an earlier run
         if is_image_name(path):
             if path.is_file():
@@ -241,7 +241,8 @@ def scan_folder(folder: Path, recursive: bool, skip: Path | None = None) -> Fold
     return FolderScan(tuple(images), tuple(unread))
 
 
-def _is_inside(path: Path, folder: Path) -> bool:
+def is_inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or anywhere below it (both resolved by the caller)."""
     return path == folder or folder in path.parents
 
 
@@ -264,7 +265,7 @@ def plan_batch(inputs: Iterable[Path], options: BatchOptions) -> Plan:
                 continue
             out_root = Path(options.output_dir).resolve() if options.output_dir else default_output_dir(given)
             root = given.resolve() if given.is_dir() else given.resolve().parent
-            if _is_inside(out_root, root) and not options.allow_inside_input:
+            if is_inside(out_root, root) and not options.allow_inside_input:
                 problems.append((given, f"output folder {out_root} is inside the input folder; choose another"))
                 continue
             if given.is_dir():

@@ -358,20 +358,23 @@ class Denoiser:
                     self.notify("GPU out of memory even with small tiles; continuing on the CPU.")
 
 
+def set_cpu_threads(threads: int | None) -> None:
+    """How many CPU threads torch may use, for the whole process (every model, every thread); None leaves it."""
+    if threads:
+        torch.set_num_threads(threads)
+
+
 def load_denoiser(
     model: str | Path | None = None,
     device: str = "auto",
-    threads: int | None = None,
     on_notice: Callable[[str], None] | None = None,
     precision: str = "auto",
     passes: int = DEFAULT_PASSES,
 ) -> Denoiser:
     """Load a model by bundled/user name, by file path, or the default when ``model`` is None.
 
-    ``threads`` sets the number of CPU threads torch may use; ``precision`` is
-    ``auto``, ``fp32`` or ``bf16`` (see :func:`pick_dtype`); ``passes`` is how
-    many orientations each tile is denoised in (see ``ORIENTATIONS``).
+    ``precision`` is ``auto``, ``fp32`` or ``bf16`` (see :func:`pick_dtype`);
+    ``passes`` is how many orientations each tile is denoised in (see
+    ``ORIENTATIONS``). CPU threads are the process's: see :func:`set_cpu_threads`.
     """
-    if threads:
-        torch.set_num_threads(threads)
     return Denoiser(resolve_model(model), device, on_notice, precision, passes)

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from denoiser_app.core.models import DEFAULT_MODEL, ModelEntry, list_models
 from denoiser_app.core.progress import Update
 from denoiser_app.gui.errors import show_error
-from denoiser_app.gui.run_panel import describe_time_left
+from denoiser_app.gui.run_panel import STEPS, EtaClock, describe_time_left
 from denoiser_app.gui.settings import Settings
 from denoiser_app.gui.training_setup import (
     MAX_MINUTES,
@@ -56,7 +56,6 @@ from denoiser_app.gui.training_worker import TrainingJob, TrainingOutcome, Train
 from model.data import validation_count
 
 TITLE = "Train on My Photos"
-STEPS = 1000  # progress bar resolution
 FROM_SCRATCH = ""  # item data of "Train a new network from scratch"
 VALIDATION_LABELS = {"camera": "camera noise", "gauss25": "Gaussian \u03c3 25", "isp": "camera-pipeline noise"}
 
@@ -110,6 +109,7 @@ class FineTuneDialog(QDialog):
         self._started = 0.0  # when Start was pressed
         self._training_started: float | None = None  # the first step; the time budget runs from about here
         self._first_step = 0
+        self._eta = EtaClock()  # the run panel's rate-so-far estimate, over this session's steps
         self._step, self._total = 0, 0
         self._loss = ""
         self._scores: dict[str, float] = {}
@@ -415,6 +415,7 @@ class FineTuneDialog(QDialog):
             return
         if self._training_started is None:
             self._training_started, self._first_step = time.monotonic(), int(update.done)
+            self._eta.restart()
         self._step, self._total, self._loss = int(update.done), int(update.total), update.message
         self._show_progress()
 
@@ -440,12 +441,9 @@ class FineTuneDialog(QDialog):
     def _seconds_left(self) -> float | None:
         if self._job is None or self._training_started is None:
             return None
-        training = time.monotonic() - self._training_started
-        left = max(0.0, self._job.time_budget - training)
-        steps_made = self._step - self._first_step
-        if steps_made > 0 and training > 0.5:
-            left = min(left, training / steps_made * max(0, self._total - self._step))
-        return left
+        left = max(0.0, self._job.time_budget - (time.monotonic() - self._training_started))
+        by_steps = self._eta.seconds_left(self._step - self._first_step, self._total - self._first_step)
+        return left if by_steps is None else min(left, by_steps)
 
     def _show_time(self) -> None:
         elapsed = format_duration(time.monotonic() - self._started)

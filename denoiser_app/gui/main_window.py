@@ -20,7 +20,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from denoiser_app.core.batch import READ_FORMATS, FileResult, Plan, Summary, default_output_dir, is_image_name, unread_photo_reason
+from denoiser_app.core.batch import (
+    READ_FORMATS,
+    FileResult,
+    Plan,
+    Summary,
+    default_output_dir,
+    is_image_name,
+    is_inside,
+    unread_photo_reason,
+)
 from denoiser_app.core.imageio import SUPPORTED_SUFFIXES
 from denoiser_app.core.models import list_models
 from denoiser_app.core.progress import Update
@@ -40,8 +49,6 @@ from denoiser_app.gui.worker import BatchJob, BatchRunner
 T = TypeVar("T")
 
 
-def _is_inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
 
 
 class MainWindow(QMainWindow):
@@ -375,7 +382,7 @@ class MainWindow(QMainWindow):
         for source in sources:
             folder = source if source.is_dir() else source.parent
             target = (output or default_output_dir(source)).resolve()
-            if _is_inside(target, folder) and not allow_inside:
+            if is_inside(target, folder) and not allow_inside:
                 if not self.confirm_output_inside_input(target, folder):
                     return None
                 allow_inside = True
