@@ -29,11 +29,14 @@ def _radius(rng: np.random.Generator) -> float:
 def dead_leaves(size: int, rng: np.random.Generator, discs: int = 4000) -> np.ndarray:
     """A ``size`` x ``size`` 8-bit RGB dead-leaves image.
 
-    Discs are painted back to front, each one a random colour with a random
-    linear shading across it; later discs hide earlier ones.
+    Discs lie back to front, each one a random colour with a random linear
+    shading across it; later discs hide earlier ones. All discs are drawn
+    first (in the order that fixes the image for a seed), then painted front
+    to back into the pixels still bare, stopping once none is: the same image
+    as painting all of them back to front, several times faster.
     """
-    image = np.empty((size, size, 3), dtype=np.float32)
-    image[:] = rng.random(3)
+    background = rng.random(3).astype(np.float32)
+    placed = []
     for _ in range(discs):
         radius = _radius(rng)
         cy, cx = rng.uniform(-radius, size + radius, 2)
@@ -41,14 +44,22 @@ def dead_leaves(size: int, rng: np.random.Generator, discs: int = 4000) -> np.nd
         left, right = max(0, int(cx - radius)), min(size, int(cx + radius) + 1)
         if top >= bottom or left >= right:
             continue
+        slope_y, slope_x = rng.uniform(-0.25, 0.25, 2)
+        placed.append((radius, cy, cx, top, bottom, left, right, slope_y, slope_x, rng.random(3).astype(np.float32)))
+    image = np.empty((size, size, 3), dtype=np.float32)
+    bare = np.ones((size, size), dtype=bool)
+    for radius, cy, cx, top, bottom, left, right, slope_y, slope_x, colour in reversed(placed):
         dy = (np.arange(top, bottom, dtype=np.float32) - cy)[:, None] / radius
         dx = (np.arange(left, right, dtype=np.float32) - cx)[None, :] / radius
-        inside = dy**2 + dx**2 < 1.0
-        slope_y, slope_x = rng.uniform(-0.25, 0.25, 2)
+        paint = (dy**2 + dx**2 < 1.0) & bare[top:bottom, left:right]
+        if not paint.any():
+            continue
         shading = 1.0 + slope_y * dy + slope_x * dx
-        colour = rng.random(3).astype(np.float32)
-        region = image[top:bottom, left:right]
-        region[inside] = (shading[..., None] * colour)[inside]
+        image[top:bottom, left:right][paint] = (shading[..., None] * colour)[paint]
+        bare[top:bottom, left:right] &= ~paint
+        if not bare.any():
+            break
+    image[bare] = background
     image = cv2.GaussianBlur(image, (0, 0), EDGE_BLUR_SIGMA)
     return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
