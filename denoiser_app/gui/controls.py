@@ -202,6 +202,15 @@ class OptionsPanel(QWidget):
             "More passes leave fewer artefacts and take proportionally longer."
         )
         form.addRow("Passes:", self.passes)
+        self.max_megapixels = QSpinBox()
+        self.max_megapixels.setRange(10, 5000)
+        self.max_megapixels.setSingleStep(50)
+        self.max_megapixels.setSuffix(" MP")
+        self.max_megapixels.setToolTip(
+            "Photos larger than this are refused before they are opened, with the reason, and the batch goes on.\n"
+            "Raise it for giant panoramas; it guards against damaged or hostile files that claim a huge size."
+        )
+        form.addRow("Largest photo:", self.max_megapixels)
         self.tile.valueChanged.connect(self.preview_settings_changed)
         self.passes.currentIndexChanged.connect(self.preview_settings_changed)
         return content
@@ -330,6 +339,7 @@ class OptionsPanel(QWidget):
             strength=self.strength_value(),
             keep_grain=self.keep_grain_value(),
             tile=self.tile.value(),
+            max_megapixels=float(self.max_megapixels.value()),
         )
 
     def load(self, preferences: Preferences) -> None:
@@ -346,6 +356,7 @@ class OptionsPanel(QWidget):
         self.open_when_done.setChecked(preferences.open_when_done)
         self.tile.setValue(preferences.tile)
         self.passes.setCurrentIndex(max(0, self.passes.findData(preferences.passes)))
+        self.max_megapixels.setValue(round(preferences.max_megapixels))
         self._update_enabled()
 
     def store(self, preferences: Preferences) -> None:
@@ -362,3 +373,4 @@ class OptionsPanel(QWidget):
         preferences.open_when_done = self.open_when_done.isChecked()
         preferences.tile = self.tile.value()
         preferences.passes = self.passes_value()
+        preferences.max_megapixels = float(self.max_megapixels.value())

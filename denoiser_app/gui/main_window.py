@@ -107,8 +107,11 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.drop_highlight = DropHighlight(self)
 
+        self.compute_label = QLabel("")  # the model, the CPU (its instruction sets) or GPU, and the precision
+        self.compute_label.setMaximumWidth(420)
         self.throughput_label = QLabel("")
         self.zoom_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.compute_label)
         self.statusBar().addPermanentWidget(self.throughput_label)
         self.statusBar().addPermanentWidget(self.zoom_label)
 
@@ -432,8 +435,10 @@ class MainWindow(QMainWindow):
         self.open_folder_action.setEnabled(not running)
         self.open_files_action.setEnabled(not running)
 
-    def _on_model_ready(self, name: str, device: str) -> None:
-        self.statusBar().showMessage(f"Cleaning with {name} on {device}.", 5000)
+    def _on_model_ready(self, name: str, compute: str) -> None:
+        # Kept for the whole run, under the throughput: speed depends on the CPU and the precision.
+        self.compute_label.setText(f"{name} on {compute}")
+        self.compute_label.setToolTip(self.compute_label.text())
 
     def _on_planned(self, plan: Plan) -> None:
         self._plan = plan

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar, cast
 from PySide6.QtCore import QByteArray, QSettings
 
 from denoiser_app.core.engine import DEFAULT_PASSES, DEFAULT_TILE, MAX_STRENGTH, PASS_CHOICES
+from denoiser_app.core.imageio import DEFAULT_MAX_MEGAPIXELS, OUTPUT_FORMATS
 
 ORGANIZATION = "Denoiser"
 APPLICATION = "Denoiser"
@@ -95,13 +96,14 @@ class Preferences(_Group):
     model = Option("model", "", str)  # a model name, or a .pt file path; "" is the default model
     device = Option("device", "auto", str)
     recursive = Option("recursive", False, bool)
-    format = Option("format", "same", str, ("same", "png", "tiff", "jpeg"))
+    format = Option("format", "same", str, OUTPUT_FORMATS)
     jpeg_quality = Option("jpeg_quality", 95, int)
     name_suffix = Option("name_suffix", "", str)
     overwrite = Option("overwrite", False, bool)
     open_when_done = Option("open_when_done", False, bool)
     tile = Option("tile", DEFAULT_TILE, int)
     passes = Option("passes", DEFAULT_PASSES, int, PASS_CHOICES)
+    max_megapixels = Option("max_megapixels", DEFAULT_MAX_MEGAPIXELS, float)
 
     def clamped_strength(self) -> float:
         return min(max(self.strength, 0.0), MAX_STRENGTH)

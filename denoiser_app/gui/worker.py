@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from denoiser_app.core.batch import BatchOptions, Summary, check_output_folders, plan_batch, planned_work, run_batch
 from denoiser_app.core.engine import DEFAULT_PASSES, load_denoiser
+from denoiser_app.core.hardware import describe_compute
 from denoiser_app.core.progress import Progress, Update
 from denoiser_app.gui.errors import describe_error
 from denoiser_app.gui.thread_runner import ThreadRunner
@@ -47,7 +48,7 @@ class SignalProgress(Progress):
 class BatchWorker(QObject):
     """Runs one job. Lives on the batch thread; ``stopped`` is always its last signal."""
 
-    model_ready = Signal(str, str)  # model name, device
+    model_ready = Signal(str, str)  # model name, compute (device or CPU with its instruction sets, precision)
     planned = Signal(object)  # Plan
     sized = Signal(object)  # tuple of megapixels per planned file, 0 for those to skip
     file_done = Signal(object)  # FileResult
@@ -68,7 +69,7 @@ class BatchWorker(QObject):
             denoiser = load_denoiser(
                 self.job.model, self.job.device, on_notice=self.notice.emit, passes=self.job.passes
             )
-            self.model_ready.emit(denoiser.name, str(denoiser.device))
+            self.model_ready.emit(denoiser.name, describe_compute(denoiser.device, denoiser.dtype))
             plan = plan_batch(self.job.inputs, self.job.options)
             self.planned.emit(plan)
             summary = Summary.for_plan(plan)

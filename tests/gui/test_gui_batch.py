@@ -90,6 +90,15 @@ def test_start_writes_every_output_and_reports_progress(qtbot, make_window: Wind
     assert set(statuses(window).values()) == {"skipped"}
 
 
+def test_the_status_bar_names_the_model_the_processor_and_the_precision(qtbot, make_window: WindowFactory, photo_folder) -> None:
+    window = make_window()
+    window.add_inputs([photo_folder(count=1)])
+    run_to_end(qtbot, window)
+    text = window.compute_label.text()
+    assert text.startswith("tiny on ") and ("float32" in text or "bfloat16" in text)
+    window.summary_dialog.close()
+
+
 def test_the_chosen_passes_reach_the_batch_engine(qtbot, make_window: WindowFactory, photo_folder, monkeypatch) -> None:
     from denoiser_app.gui import worker
 

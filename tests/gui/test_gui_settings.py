@@ -69,6 +69,7 @@ def test_settings_survive_closing_and_reopening(qtbot, make_window: WindowFactor
     options.open_when_done.setChecked(True)
     options.tile.setValue(256)
     options.passes.setCurrentIndex(options.passes.findData(4))
+    options.max_megapixels.setValue(900)
     options.advanced.expand(animate=False)
     window.input_bar.recursive.setChecked(True)
     window.settings.state.last_input_dir = str(tmp_path)
@@ -90,6 +91,7 @@ def test_settings_survive_closing_and_reopening(qtbot, make_window: WindowFactor
     assert options.open_when_done.isChecked()
     assert options.tile.value() == 256
     assert options.passes_value() == 4 and options.passes.currentText() == "4"
+    assert options.max_megapixels.value() == 900 and options.batch_options(recursive=False).max_megapixels == 900.0
     assert options.advanced.isExpanded()
     assert again.input_bar.recursive.isChecked()
     assert options.model_reference() == str(tiny_model)  # the chosen model file is remembered too
