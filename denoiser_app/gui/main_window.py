@@ -179,6 +179,7 @@ class MainWindow(QMainWindow):
         preferences, state = self.settings.preferences, self.settings.state
         self.options.load(preferences)
         self.options.output_dir.setText(state.output_dir)
+        self._update_output_placeholder()
         self.input_bar.recursive.setChecked(preferences.recursive)
         extra = [model_path] if model_path is not None else []
         self.options.set_models(list_models(), extra, str(model_path) if model_path else preferences.model)
@@ -202,7 +203,13 @@ class MainWindow(QMainWindow):
         state.main_splitter = self.splitter.saveState()
         state.advanced_open = self.options.advanced.isExpanded()
         state.output_dir = self.options.output_dir.text().strip()
+        if state.output_dir and self.files.sources:
+            state.output_dir_for = str(self._shoot_folder(self.files.sources[0]))
         self.settings.sync()
+
+    @staticmethod
+    def _shoot_folder(source: Path) -> Path:
+        return source if source.is_dir() else source.parent
 
     # -- inputs -----------------------------------------------------------------------------------
 
@@ -233,6 +240,8 @@ class MainWindow(QMainWindow):
             show_exception(self, error)
             return 0
         added = 0
+        if usable and not self.files.sources:
+            self._forget_output_of_another_shoot(self._shoot_folder(usable[0].resolve()))
         if usable:
             unread_before = set(self.files.unread)
             added = self._relisting(lambda: self.files.add_sources(usable))
@@ -270,6 +279,13 @@ class MainWindow(QMainWindow):
 
     def _on_recursive_changed(self, recursive: bool) -> None:
         self._relisting(lambda: self.files.set_recursive(recursive))
+
+    def _forget_output_of_another_shoot(self, shoot: Path) -> None:
+        """A typed output folder chosen for another shoot's photos would mix two shoots: back to the default."""
+        typed, meant_for = self.options.output_dir.text().strip(), self.settings.state.output_dir_for
+        if typed and meant_for and Path(meant_for) != shoot:
+            self.options.output_dir.clear()
+            self.statusBar().showMessage(f"The output folder {typed} was for another shoot; these photos go beside theirs.", 15000)
 
     def _update_output_placeholder(self) -> None:
         sources = self.files.sources
@@ -479,7 +495,7 @@ class MainWindow(QMainWindow):
         )
         self.show_summary(summary)
         if self.options.open_when_done.isChecked() and summary.done and not summary.cancelled and self._output_dir:
-            open_folder(self._output_dir)
+            open_folder(self._output_dir, self)
 
     def show_summary(self, summary: Summary) -> SummaryDialog:
         if self.summary_dialog is not None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from denoiser_app.core.batch import Summary
 
 STEPS = 1000  # progress bar resolution
+CURRENT_NAME_WIDTH = 150  # pixels for the name of the photo being cleaned
 
 
 def describe_time_left(seconds: float | None) -> str:
@@ -56,6 +58,8 @@ class RunPanel(QWidget):
         self.image.setValue(0)
         self.image.setFormat("")
         self.current_label = QLabel("")
+        # A fixed width, the name elided: otherwise every new name would move both bars sideways.
+        self.current_label.setFixedWidth(CURRENT_NAME_WIDTH)
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("All photos:"), 0, 0)
@@ -100,7 +104,8 @@ class RunPanel(QWidget):
 
     def file_started(self, index: int, total: int, name: str) -> None:
         self._total, self._index = total, index
-        self.current_label.setText(name)
+        metrics = self.current_label.fontMetrics()
+        self.current_label.setText(metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, CURRENT_NAME_WIDTH))
         self.current_label.setToolTip(name)
         self.image.setValue(0)
         self.image.setFormat("")

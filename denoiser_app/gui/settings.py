@@ -119,6 +119,7 @@ class UiState(_Group):
     last_input_dir = Option("last_input_dir", "", str)
     last_output_dir = Option("last_output_dir", "", str)
     output_dir = Option("output_dir", "", str)  # "" means beside the input, in <folder>-denoised
+    output_dir_for = Option("output_dir_for", "", str)  # the photo folder a typed output folder was meant for
     advanced_open = Option("advanced_open", False, bool)
     # The last choices in Tools > Train on My Photos.
     training_folder = Option("training_folder", "", str)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from denoiser_app.core.batch import Summary
-from denoiser_app.gui.errors import plain_reason
+from denoiser_app.gui.errors import plain_reason, show_error
 
 
 def headline(summary: Summary) -> str:
@@ -73,7 +73,7 @@ class SummaryDialog(QDialog):
             buttons.addButton(reveal, QDialogButtonBox.ButtonRole.ActionRole)
         if output_dir is not None and summary.done:
             open_output = QPushButton("Open Output Folder")
-            open_output.clicked.connect(lambda: open_folder(output_dir))
+            open_output.clicked.connect(lambda: open_folder(output_dir, self))
             buttons.addButton(open_output, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
@@ -89,9 +89,13 @@ class SummaryDialog(QDialog):
     def _open_failure_folder(self) -> None:
         path = self._selected_path()
         if path is not None:
-            open_folder(path if path.is_dir() else path.parent)
+            open_folder(path if path.is_dir() else path.parent, self)
 
 
-def open_folder(folder: Path) -> bool:
-    """Show ``folder`` in the system's file manager."""
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+def open_folder(folder: Path, parent: QWidget | None = None) -> bool:
+    """Show ``folder`` in the system's file manager; if none answers, say so and put the path on the clipboard."""
+    if QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+        return True
+    QGuiApplication.clipboard().setText(str(folder))
+    show_error(parent, f"No file manager could open\n{folder}\n\nIts path is on the clipboard.")
+    return False

@@ -253,3 +253,62 @@ def test_strength_as_a_share_of_auto_a_fixed_level_and_keep_grain_reach_the_job(
     window.close()
     again = make_window(size=None).options
     assert again.auto_percent.value() == 150 and again.keep_grain.value() == 25
+
+
+def test_the_output_placeholder_says_where_photos_go_on_first_launch(make_window: WindowFactory) -> None:
+    window = make_window()
+    assert "-denoised" in window.options.output_dir.placeholderText()
+
+
+def test_a_typed_output_folder_is_not_carried_over_to_another_shoot(
+    make_window: WindowFactory, photo_folder, tmp_path: Path
+) -> None:
+    first, second = photo_folder(count=1, name="wedding"), photo_folder(count=1, name="birds")
+    window = make_window()
+    window.add_inputs([first])
+    window.options.output_dir.setText(str(tmp_path / "wedding clean"))
+    window.close()
+    again = make_window(size=None)
+    assert again.options.output_dir.text() == str(tmp_path / "wedding clean")
+    again.add_inputs([second])
+    assert again.options.output_dir.text() == ""  # the default: beside the birds
+    assert "birds-denoised" in again.options.output_dir.placeholderText()
+
+
+def test_the_same_shoot_keeps_its_typed_output_folder(make_window: WindowFactory, photo_folder, tmp_path: Path) -> None:
+    shoot = photo_folder(count=1, name="wedding")
+    window = make_window()
+    window.add_inputs([shoot])
+    window.options.output_dir.setText(str(tmp_path / "wedding clean"))
+    window.close()
+    again = make_window(size=None)
+    again.add_inputs([shoot])
+    assert again.options.output_dir.text() == str(tmp_path / "wedding clean")
+
+
+def test_opening_a_folder_without_a_file_manager_says_so(qtbot, monkeypatch, tmp_path: Path) -> None:
+    from PySide6.QtGui import QDesktopServices, QGuiApplication
+    from PySide6.QtWidgets import QMessageBox, QWidget
+
+    from denoiser_app.gui.summary_dialog import open_folder
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: False)
+    assert open_folder(tmp_path, parent) is False
+    (box,) = [b for b in parent.findChildren(QMessageBox) if b.isVisible()]
+    assert "No file manager" in box.text() and QGuiApplication.clipboard().text() == str(tmp_path)
+    box.close()
+
+
+def test_a_long_photo_name_does_not_move_the_progress_bars(qtbot) -> None:
+    panel = RunPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.begin(2)
+    panel.file_started(0, 2, "a.jpg")
+    qtbot.wait(10)
+    left = panel.overall.geometry().left()
+    panel.file_started(1, 2, "a very long photo name from a card reader, IMG_20261202_104512_HDR_final_final.jpg")
+    qtbot.wait(10)
+    assert panel.overall.geometry().left() == left and panel.current_label.toolTip().endswith("final.jpg")
