@@ -33,12 +33,26 @@ def user_models_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "models"
 
 
+# What the window calls the bundled models; the technical name stays in the tooltip and the card.
+FRIENDLY_NAMES = {
+    "nmunet-wide": "Standard",
+    "nmunet-camera": "Camera noise (experimental)",
+    "nmunet-base": "Fast",
+    "seed-cae": "Seed (baseline, much weaker)",
+}
+
+
 @dataclass(frozen=True)
 class ModelEntry:
     name: str
     path: Path
     bundled: bool
     info: ModelInfo
+
+    @property
+    def label(self) -> str:
+        """A photographer's name for the model: friendly for bundled ones, the user's own name otherwise."""
+        return FRIENDLY_NAMES.get(self.name, self.name) if self.bundled else self.name
 
 
 def list_models() -> list[ModelEntry]:

@@ -229,9 +229,9 @@ class OptionsPanel(QWidget):
         self.model.blockSignals(True)
         self.model.clear()
         for entry in entries:
-            origin = "built in" if entry.bundled else "yours"
-            self.model.addItem(f"{entry.name} ({origin})", entry.name)
-            self.model.setItemData(self.model.count() - 1, entry.info.description or entry.name, Qt.ItemDataRole.ToolTipRole)
+            self.model.addItem(entry.label if entry.bundled else f"{entry.label} (yours)", entry.name)
+            tooltip = f"{entry.name}: {entry.info.description}" if entry.info.description else entry.name
+            self.model.setItemData(self.model.count() - 1, tooltip, Qt.ItemDataRole.ToolTipRole)
         for path in extra_files:
             self._add_model_item(path)
         self.model.addItem("Other model file…", CHOOSE_MODEL)

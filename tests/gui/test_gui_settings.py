@@ -5,7 +5,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 
 from denoiser_app.gui.main_window import MainWindow
 from denoiser_app.gui.run_panel import EtaClock, RunPanel, describe_time_left
@@ -312,3 +312,13 @@ def test_a_long_photo_name_does_not_move_the_progress_bars(qtbot) -> None:
     panel.file_started(1, 2, "a very long photo name from a card reader, IMG_20261202_104512_HDR_final_final.jpg")
     qtbot.wait(10)
     assert panel.overall.geometry().left() == left and panel.current_label.toolTip().endswith("final.jpg")
+
+
+def test_bundled_models_have_friendly_names_and_the_baseline_says_it_is_weaker(make_window: WindowFactory) -> None:
+    window = make_window(model_path=None)
+    combo = window.options.model
+    labels = {combo.itemData(i): combo.itemText(i) for i in range(combo.count())}
+    assert labels["nmunet-wide"] == "Standard" and labels["nmunet-base"] == "Fast"
+    assert "baseline" in labels["seed-cae"] and "weaker" in labels["seed-cae"]
+    index = combo.findData("nmunet-wide")
+    assert combo.itemData(index, Qt.ItemDataRole.ToolTipRole).startswith("nmunet-wide")
