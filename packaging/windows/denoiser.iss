@@ -39,6 +39,12 @@ Compression=lzma2
 SolidCompression=yes
 WizardStyle=modern
 UninstallDisplayName={#AppName} {#AppVersion}
+; torch and Qt 6 need Windows 10 1809 or later.
+MinVersion=10.0.17763
+; A version resource on the installer; the executables get theirs from the spec.
+VersionInfoVersion={#AppVersion}
+VersionInfoProductName={#AppName}
+VersionInfoDescription={#AppName} installer
 UninstallDisplayIcon={app}\{#AppExe}
 #if FileExists(AppIcon)
 SetupIconFile={#AppIcon}
@@ -60,3 +66,42 @@ Name: "{autodesktop}\{#AppName}"; Filename: "{app}\{#AppExe}"; Tasks: desktopico
 
 [Run]
 Filename: "{app}\{#AppExe}"; Description: "{cm:LaunchProgram,{#AppName}}"; Flags: nowait postinstall skipifsilent
+
+[Code]
+{ torch's native libraries need the Microsoft Visual C++ 2015-2022 runtime (x64). }
+function VCRuntimeInstalled(): Boolean;
+var
+  Installed: Cardinal;
+begin
+  Result := RegQueryDWordValue(HKLM64, 'SOFTWARE\Microsoft\VisualStudio\14.0\VC\Runtimes\x64', 'Installed', Installed)
+            and (Installed = 1);
+end;
+
+function InitializeSetup(): Boolean;
+begin
+  Result := True;
+  if not VCRuntimeInstalled() then
+    if MsgBox('Denoiser needs the Microsoft Visual C++ Redistributable (x64), which is not installed.' + #13#10 + #13#10 +
+              'Install it from https://aka.ms/vs/17/release/vc_redist.x64.exe (no restart needed), then run this setup again.' + #13#10 + #13#10 +
+              'Continue anyway?', mbConfirmation, MB_YESNO) = IDNO then
+      Result := False;
+end;
+
+{ On uninstall, ask before deleting the user's own models and settings (they survive an upgrade). }
+procedure CurUninstallStepChanged(CurUninstallStep: TUninstallStep);
+var
+  DataDir, SettingsDir: String;
+begin
+  if CurUninstallStep = usPostUninstall then
+  begin
+    DataDir := ExpandConstant('{localappdata}\Denoiser');
+    SettingsDir := ExpandConstant('{userappdata}\Denoiser');
+    if (DirExists(DataDir) or DirExists(SettingsDir)) and
+       (MsgBox('Also delete your own trained models and Denoiser''s settings?' + #13#10 + DataDir,
+               mbConfirmation, MB_YESNO or MB_DEFBUTTON2) = IDYES) then
+    begin
+      DelTree(DataDir, True, True, True);
+      DelTree(SettingsDir, True, True, True);
+    end;
+  end;
+end;
