@@ -122,8 +122,8 @@ def check_fine_tune_save_and_reload(workdir: Path) -> str:
     )
     result = train(config, workdir / "run", echo=False)
     model_path = workdir / "my model.pt"
-    export(result["ema"], model_path, config.arch, config.arch_options, name="self-test", description="self-test model",
-           recipe=asdict(config), steps=int(result["step"]))
+    export(result.ema, model_path, config.arch, config.arch_options, name="self-test", description="self-test model",
+           recipe=asdict(config), steps=int(result.step))
     denoiser = load_denoiser(model_path, device="cpu", passes=1)
     output = denoiser.denoise(crop[:64, :64], 10.0).pixels
     if output.shape != (64, 64, 3) or not np.isfinite(output).all():

@@ -17,6 +17,7 @@ import math
 import re
 import time
 from dataclasses import asdict, dataclass, field, fields
+from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,6 +38,7 @@ from model.noise import add_noise, camera, parse_mix
 
 CHECKPOINT_NAME = "checkpoint.pt"
 LOG_NAME = "train.log"
+STATE_NAME = "state.json"  # beside the checkpoint: where the run stands, for resuming without reading the log
 # Dead-leaves images made at the start of a run with synthetic_share > 0.
 SYNTHETIC_COUNT = 150
 SYNTHETIC_SIZE = 512
@@ -220,6 +222,53 @@ def load_initial_weights(network: nn.Module, init_from: str) -> None:
         grow_into(network, weights)
 
 
+class StopReason(str, Enum):
+    FINISHED = "finished"
+    TIME_BUDGET = "time budget"
+    CANCELLED = "cancelled"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class RunState:
+    """Where a run stands, written beside each checkpoint (``state.json``)."""
+
+    step: int
+    total_steps: int
+    stopped_by: StopReason | None  # None while it runs (or if it crashed)
+    scores: dict[str, float]  # the last validation, PSNR per noise case
+    scores_step: int | None
+
+    def write(self, run_dir: Path) -> None:
+        record = {**asdict(self), "stopped_by": None if self.stopped_by is None else self.stopped_by.value}
+        with atomic_path(run_dir / STATE_NAME) as temporary:
+            temporary.write_text(json.dumps(record, indent=1), encoding="utf-8")
+
+    @classmethod
+    def read(cls, run_dir: Path) -> RunState | None:
+        try:
+            record = json.loads((run_dir / STATE_NAME).read_text(encoding="utf-8"))
+            stopped_by = record["stopped_by"]
+            return cls(int(record["step"]), int(record["total_steps"]), None if stopped_by is None else StopReason(stopped_by),
+                       {str(k): float(v) for k, v in record["scores"].items()}, record["scores_step"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    step: int
+    stopped_by: StopReason
+    scores: dict[str, float]  # the last validation; measured at the end too when a run stops between checks
+    ema: nn.Module  # the averaged weights, the ones worth keeping
+    config: TrainConfig
+
+
+VALIDATION_STAGE = "validation"  # progress updates of this stage carry the scores as ``data``
+
+
 def train(
     config: TrainConfig,
     run_dir: Path,
@@ -227,10 +276,12 @@ def train(
     checkpoint_seconds: float = 300.0,
     progress: Progress | None = None,
     echo: bool = True,
-) -> dict[str, Any]:
+) -> TrainingResult:
     """Train (or resume) the run in ``run_dir`` until done, out of time, or cancelled.
 
-    Returns a summary with the step reached and the last validation scores.
+    ``progress`` gets a ``train`` update per step and a ``validation`` update
+    (its ``data`` the scores) per check. A run that stops for its time budget
+    between checks is checked once more, so even a short run has a score.
     """
     progress = progress or Progress()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -257,6 +308,7 @@ def train(
     noise_gen = torch.Generator().manual_seed(config.seed)
     step = 0
     scores: dict[str, float] = {}
+    scores_step: int | None = None
     if checkpoint_path.exists():
         state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
         network.load_state_dict(state["params"])
@@ -266,6 +318,7 @@ def train(
         noise_gen.set_state(state["rng_torch"])
         step = state["step"]
         scores = state.get("scores", {})
+        scores_step = state.get("scores_step")
         log.write(f"resumed at step {step}")
     else:
         log.write(f"new run: {json.dumps(asdict(config))}")
@@ -279,7 +332,7 @@ def train(
     validator = Validator(validation_images) if validation_images else None
     mix = parse_mix(config.noise_mix)
 
-    def checkpoint() -> None:
+    def checkpoint(stopped_by: StopReason | None = None) -> None:
         state = {
             "params": network.state_dict(),
             "params_ema": ema.state_dict(),
@@ -288,22 +341,31 @@ def train(
             "rng_torch": noise_gen.get_state(),
             "step": step,
             "scores": scores,
+            "scores_step": scores_step,
             "config": asdict(config),
         }
         with atomic_path(checkpoint_path) as temporary:
             torch.save(state, temporary)
+        RunState(step, config.total_steps, stopped_by, scores, scores_step).write(run_dir)
+
+    def validate() -> None:
+        nonlocal scores, scores_step
+        scores, scores_step = validator.score(ema), step
+        log.write(f"step {step} validation " + " ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+        message = " ".join(f"{case} {value:.2f} dB" for case, value in scores.items())
+        progress.report(VALIDATION_STAGE, step, config.total_steps, message, data=dict(scores))
 
     started = time.monotonic()
     last_checkpoint = started
     running_loss, steps_since_log = 0.0, 0
     network.train()
-    stopped_by = "finished"
+    stopped_by = StopReason.FINISHED
     while step < config.total_steps:
         if progress.is_cancelled:
-            stopped_by = "cancelled"
+            stopped_by = StopReason.CANCELLED
             break
         if time.monotonic() - started > time_budget:
-            stopped_by = "time budget"
+            stopped_by = StopReason.TIME_BUDGET
             break
         for group in optimiser.param_groups:
             group["lr"] = learning_rate_at(step, config)
@@ -327,15 +389,16 @@ def train(
             log.write(f"step {step} loss {running_loss / steps_since_log:.5f} lr {learning_rate_at(step, config):.2e}")
             running_loss, steps_since_log = 0.0, 0
         if validator and (step % config.validate_every == 0 or step == config.total_steps):
-            scores = validator.score(ema)
-            log.write(f"step {step} validation " + " ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+            validate()
         progress.report("train", step, config.total_steps, f"loss {loss.item():.4f}")
         if time.monotonic() - last_checkpoint > checkpoint_seconds:
             checkpoint()
             last_checkpoint = time.monotonic()
-    checkpoint()
+    if validator and stopped_by == StopReason.TIME_BUDGET and scores_step != step:
+        validate()  # a short run still gets its one measurement
+    checkpoint(stopped_by)
     log.write(f"stopped at step {step} ({stopped_by}) after {time.monotonic() - started:.0f}s")
-    return {"step": step, "stopped_by": stopped_by, "scores": scores, "ema": ema, "config": config}
+    return TrainingResult(step, stopped_by, scores, ema, config)
 
 
 def main(argv: list[str] | None = None) -> None:

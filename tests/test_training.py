@@ -70,7 +70,7 @@ def test_runs_saved_before_a_setting_existed_resume_without_it(clean_folder: Pat
     for key in BEFORE_IT_EXISTED:
         del saved[key]
     (run / "config.json").write_text(json.dumps(saved))
-    resumed = train(_config(clean_folder), run, echo=False)["config"]
+    resumed = train(_config(clean_folder), run, echo=False).config
     assert resumed.augmentation() == data.Augmentation()  # nothing beyond crops, flips and rotations
     assert resumed.loss_weighting == "flat"
     assert TrainConfig().augmentation() != data.Augmentation()
@@ -79,16 +79,16 @@ def test_runs_saved_before_a_setting_existed_resume_without_it(clean_folder: Pat
 def test_resumed_run_matches_uninterrupted_run(clean_folder: Path, tmp_path: Path) -> None:
     straight = train(_config(clean_folder), tmp_path / "straight", echo=False)
     first = train(_config(clean_folder), tmp_path / "split", progress=StopAfter(3), echo=False)
-    assert first["step"] == 3 and first["stopped_by"] == "cancelled"
+    assert first.step == 3 and first.stopped_by == "cancelled"
     second = train(_config(clean_folder), tmp_path / "split", echo=False)
-    assert second["step"] == 6 and second["stopped_by"] == "finished"
-    for a, b in zip(straight["ema"].state_dict().values(), second["ema"].state_dict().values()):
+    assert second.step == 6 and second.stopped_by == "finished"
+    for a, b in zip(straight.ema.state_dict().values(), second.ema.state_dict().values()):
         torch.testing.assert_close(a, b)
     log = (tmp_path / "split" / LOG_NAME).read_text()
     assert "resumed at step 3" in log
     validations = [parsed for line in log.splitlines() if (parsed := parse_validation(line))]
     assert [step for step, _ in validations] == [3, 6]
-    assert validations[-1][1] == pytest.approx(second["scores"], abs=1e-3)
+    assert validations[-1][1] == pytest.approx(second.scores, abs=1e-3)
 
 
 def test_checkpoint_exports_to_a_loadable_model(clean_folder: Path, tmp_path: Path) -> None:
@@ -107,7 +107,7 @@ def test_fine_tuning_starts_from_the_given_model(clean_folder: Path, tmp_path: P
     result = train(_config(clean_folder, init_from=str(tiny_model), total_steps=0), tmp_path / "ft", echo=False)
     base = load_denoiser(tiny_model, "cpu")
     tuned = tmp_path / "tuned.pt"
-    export(result["ema"], tuned, "nm_unet", {"widths": [8, 16], "blocks": 1}, recipe=asdict(result["config"]))
+    export(result.ema, tuned, "nm_unet", {"widths": [8, 16], "blocks": 1}, recipe=asdict(result.config))
     image = noisy_photo(32, 32)
     tuned_denoiser = load_denoiser(tuned, "cpu")
     np.testing.assert_allclose(tuned_denoiser.denoise(image, 10.0).pixels, base.denoise(image, 10.0).pixels, atol=1e-5)
@@ -119,7 +119,7 @@ def test_fine_tuning_starts_from_the_given_model(clean_folder: Path, tmp_path: P
 
 def test_time_budget_stops_and_checkpoints(clean_folder: Path, tmp_path: Path) -> None:
     result = train(_config(clean_folder, total_steps=10_000), tmp_path / "budget", time_budget=0.0, echo=False)
-    assert result["stopped_by"] == "time budget"
+    assert result.stopped_by == "time budget"
     assert (tmp_path / "budget" / CHECKPOINT_NAME).exists()
 
 
@@ -340,9 +340,9 @@ def test_run_with_synthetic_images_and_hue_rotation_resumes_exactly(
     straight = train(config, tmp_path / "straight", echo=False)
     train(config, tmp_path / "split", progress=StopAfter(3), echo=False)
     resumed = train(config, tmp_path / "split", echo=False)
-    for a, b in zip(straight["ema"].state_dict().values(), resumed["ema"].state_dict().values()):
+    for a, b in zip(straight.ema.state_dict().values(), resumed.ema.state_dict().values()):
         torch.testing.assert_close(a, b)
-    assert resumed["config"].synthetic_share == 0.5 and resumed["config"].hue_rotate
+    assert resumed.config.synthetic_share == 0.5 and resumed.config.hue_rotate
 
 
 def test_zoomed_patches_are_enlarged_crops_and_smoother() -> None:
@@ -358,3 +358,37 @@ def test_zoomed_patches_are_enlarged_crops_and_smoother() -> None:
     zoomed = data.PatchSampler([texture], 32, data.Augmentation(zoom_probability=1.0, max_zoom=3.0)).sample(16, np.random.default_rng(1))
     assert zoomed.shape == plain.shape and zoomed.min() >= 0 and zoomed.max() <= 1
     assert roughness(zoomed) < 0.7 * roughness(plain)
+
+
+def test_validation_reaches_progress_as_typed_updates_and_a_short_run_is_measured_at_the_end(
+    clean_folder: Path, tmp_path: Path
+) -> None:
+    from model.train import VALIDATION_STAGE, RunState, StopReason
+
+    class Recording(Progress):
+        def __init__(self) -> None:
+            super().__init__()
+            self.validations: list[tuple[int, dict]] = []
+
+        def on_update(self, update) -> None:
+            if update.stage == VALIDATION_STAGE:
+                self.validations.append((int(update.done), update.data))
+
+    progress = Recording()
+    result = train(_config(clean_folder, validate_every=1000, total_steps=1000), tmp_path / "short", 0.5,
+                   progress=progress, echo=False)
+    assert result.stopped_by == StopReason.TIME_BUDGET and 0 < result.step < 1000
+    # No regular check came (every 1000 steps), yet the run has a score, measured at its last step.
+    assert progress.validations == [(result.step, result.scores)] and result.scores
+    state = RunState.read(tmp_path / "short")
+    assert state == RunState(result.step, 1000, StopReason.TIME_BUDGET, result.scores, result.step)
+
+
+def test_resumable_step_comes_from_the_state_file_not_the_log(clean_folder: Path, tmp_path: Path) -> None:
+    from denoiser_app.gui.training_setup import resumable_step
+
+    run = tmp_path / "run"
+    assert resumable_step(run) is None
+    train(_config(clean_folder), run, progress=StopAfter(2), echo=False)
+    (run / LOG_NAME).write_text("garbled")  # the log is for people; nothing reads it back
+    assert resumable_step(run) == 2

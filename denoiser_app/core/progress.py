@@ -15,12 +15,17 @@ class Cancelled(Exception):
 
 @dataclass(frozen=True)
 class Update:
-    """One progress tick: ``done`` of ``total`` units of ``stage``."""
+    """One progress tick: ``done`` of ``total`` units of ``stage``.
+
+    ``data`` carries a stage's typed result where it has one (training's
+    validation scores), so no one has to read it back out of ``message``.
+    """
 
     stage: str
     done: float
     total: float
     message: str = ""
+    data: object = None
 
     @property
     def fraction(self) -> float:
@@ -38,8 +43,8 @@ class Progress:
         self._cancel = threading.Event()
         self.last: Update | None = None
 
-    def report(self, stage: str, done: float, total: float, message: str = "") -> None:
-        update = Update(stage, done, total, message)
+    def report(self, stage: str, done: float, total: float, message: str = "", data: object = None) -> None:
+        update = Update(stage, done, total, message, data)
         self.last = update
         self.on_update(update)
 

@@ -289,7 +289,9 @@ class FineTuneDialog(QDialog):
         problem = name_problem(name, self._bundled_names)
         if problem:
             hint = problem
-        elif resumable_step(run_dir_for(name)) is not None:
+        elif (step := resumable_step(run_dir_for(name))) is not None and model_path_for(name).exists():
+            hint = f"\u201c{name}\u201d is saved; Start trains it further, from step {step:,}."
+        elif step is not None:
             hint = f"An unfinished training called \u201c{name}\u201d can be resumed: press Start."
         elif model_path_for(name).exists():
             hint = f"You already have a model called \u201c{name}\u201d; it will be replaced."
@@ -483,7 +485,10 @@ class FineTuneDialog(QDialog):
         self.progress.setValue(STEPS)
         self.progress.setFormat(f"Saved after {outcome.step:,} steps")
         scores = describe_scores(outcome.scores)
-        self.status_label.setText(f"Saved \u201c{job.name}\u201d with your models." + (f" Its {scores}." if scores else ""))
+        self.status_label.setText(
+            f"Saved \u201c{job.name}\u201d with your models." + (f" Its {scores}." if scores else "")
+            + " Choose it in the model list to use it."
+        )
         self.time_label.setText(f"Took {format_duration(time.monotonic() - self._started)}." if outcome.stopped_by != "cancelled" else "")
         self._fill_bases(str(self.base.currentData()))
         self._update_state()

@@ -527,12 +527,17 @@ class MainWindow(QMainWindow):
         if self.training_dialog is None:
             self.training_dialog = FineTuneDialog(self.settings, self.options.model_reference(), self)
             self.training_dialog.blocked_by = self._why_training_must_wait
-            self.training_dialog.modelCreated.connect(lambda path: self.options.reload_models(list_models(), Path(path).stem))
+            self.training_dialog.modelCreated.connect(self._on_model_created)
             self.training_dialog.destroyed.connect(lambda: setattr(self, "training_dialog", None))
         self.training_dialog.show()
         self.training_dialog.raise_()
         self.training_dialog.activateWindow()
         return self.training_dialog
+
+    def _on_model_created(self, path: str) -> None:
+        # Listed, not chosen: the model the user cleans with changes only when they choose it.
+        self.options.reload_models(list_models(), self.options.model_reference() or "")
+        self.statusBar().showMessage(f"Your new model \u201c{Path(path).stem}\u201d is in the model list.", 15000)
 
     def _why_training_must_wait(self) -> str | None:
         if not self.runner.is_running():

@@ -16,7 +16,7 @@ import platformdirs
 from denoiser_app.core.models import APP_NAME, MODEL_SUFFIX, ModelEntry, user_models_dir
 from model import data
 from model.archs import ARCHITECTURES
-from model.train import CHECKPOINT_NAME, LOG_NAME, TrainConfig
+from model.train import CHECKPOINT_NAME, RunState, TrainConfig
 
 # With fewer photos, none would be held out to measure how training is going.
 MIN_PHOTOS = data.VALIDATION_SHARE
@@ -35,7 +35,6 @@ MAX_NAME_LENGTH = 60
 
 _NAME_PATTERN = re.compile(r"[^\W_][\w ()-]*")
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
-_STOPPED_LINE = re.compile(r"\b(?:stopped|resumed) at step (\d+)")
 
 
 @dataclass(frozen=True)
@@ -102,12 +101,8 @@ def resumable_step(run_dir: Path) -> int | None:
     """The step an interrupted training reached, or None if there is nothing to resume."""
     if not (run_dir / CHECKPOINT_NAME).is_file():
         return None
-    try:
-        log = (run_dir / LOG_NAME).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return 0
-    steps = _STOPPED_LINE.findall(log)
-    return int(steps[-1]) if steps else 0
+    state = RunState.read(run_dir)
+    return state.step if state is not None else 0  # a run from before state files: resumable, step unknown
 
 
 def can_fine_tune(entry: ModelEntry) -> bool:

@@ -23,7 +23,7 @@ from denoiser_app.gui.errors import describe_error
 from denoiser_app.gui.thread_runner import ThreadRunner
 from denoiser_app.gui.training_setup import describe_model
 from model.export import export
-from model.train import LOG_NAME, TrainConfig, parse_validation, train
+from model.train import VALIDATION_STAGE, TrainConfig, train
 
 
 @dataclass(frozen=True)
@@ -65,55 +65,30 @@ def describe_training_error(error: BaseException) -> tuple[str, str]:
     return message, details
 
 
-class LogTail:
-    """The complete lines appended to a text file since the last look (starting from now)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._offset = path.stat().st_size if path.is_file() else 0
-        self._unfinished = b""
-
-    def new_lines(self) -> list[str]:
-        try:
-            with self.path.open("rb") as stream:
-                stream.seek(self._offset)
-                chunk = stream.read()
-        except FileNotFoundError:
-            return []
-        self._offset += len(chunk)
-        *lines, self._unfinished = (self._unfinished + chunk).split(b"\n")
-        return [line.decode("utf-8", "replace") for line in lines]
-
-
 class _TrainingSignals(QObject):
     updated = Signal(object)  # Update
     validated = Signal(int, object)  # step, {noise case: PSNR}
 
 
 class TrainingProgress(Progress):
-    """Relays training steps as signals, at most ``interval`` apart, with the run log's validation scores."""
+    """Relays training steps as signals, at most ``interval`` apart, and every validation as it comes."""
 
-    def __init__(self, log_path: Path, interval: float = 0.1) -> None:
+    def __init__(self, interval: float = 0.1) -> None:
         super().__init__()
         self.signals = _TrainingSignals()
-        self.log = LogTail(log_path)
         self.interval = interval
         self._last_sent = float("-inf")
 
     def on_update(self, update: Update) -> None:
+        if update.stage == VALIDATION_STAGE:
+            self.signals.validated.emit(int(update.done), dict(update.data))  # type: ignore[call-overload]
+            return
         # Tiny networks make thousands of steps a second; the UI only needs a few.
         now = time.monotonic()
         if now - self._last_sent < self.interval and update.done < update.total:
             return
         self._last_sent = now
         self.signals.updated.emit(update)
-        self.read_log()
-
-    def read_log(self) -> None:
-        for line in self.log.new_lines():
-            scores = parse_validation(line)
-            if scores is not None:
-                self.signals.validated.emit(*scores)
 
 
 def save_model(outcome: TrainingOutcome, job: TrainingJob) -> TrainingOutcome:
@@ -166,13 +141,12 @@ class TrainingWorker(QObject):
 
     def _train(self) -> TrainingOutcome:
         result = train(self.job.config, self.job.run_dir, self.job.time_budget, progress=self.progress, echo=False)
-        self.progress.read_log()  # the last validation comes after the last step
         return TrainingOutcome(
-            step=int(result["step"]),
-            stopped_by=str(result["stopped_by"]),
-            scores=dict(result["scores"]),
-            network=result["ema"],
-            recipe=asdict(result["config"]),
+            step=result.step,
+            stopped_by=str(result.stopped_by),
+            scores=dict(result.scores),
+            network=result.ema,
+            recipe=asdict(result.config),
         )
 
 
@@ -186,7 +160,7 @@ class TrainingRunner(ThreadRunner):
 
     def start(self, job: TrainingJob, unsaved: TrainingOutcome | None = None) -> None:
         """Train ``job``; or, given the outcome of a cancelled training, only save it."""
-        progress = TrainingProgress(job.run_dir / LOG_NAME)
+        progress = TrainingProgress()
         progress.signals.updated.connect(self.progressed)
         progress.signals.validated.connect(self.validated)
         worker = TrainingWorker(job, progress, unsaved)
