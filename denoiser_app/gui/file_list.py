@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QSty
 from denoiser_app.core.batch import CAMERA_RAW_SUFFIXES, FolderScan, is_image_name, scan_folder
 from denoiser_app.gui.errors import describe_error
 from denoiser_app.gui.imaging import thumbnail
+from denoiser_app.gui.latest import LatestRequest
 
 THUMBNAIL_SIZE = 40  # logical pixels; made at the screen's device pixel ratio
 STATUS_ICON_SIZE = 16
@@ -112,13 +113,13 @@ class FileEntry:
 class _ThumbnailWorker(QObject):
     made = Signal(int, str, QImage)
 
-    def __init__(self, current_generation: list[int]) -> None:
+    def __init__(self, latest: LatestRequest) -> None:
         super().__init__()
-        self._current = current_generation  # shared with the loader; a stale request is skipped
+        self._latest = latest  # shared with the loader; a stale request is skipped
 
     @Slot(int, str, int)
     def make(self, generation: int, path: str, size: int) -> None:
-        if generation != self._current[0]:
+        if not self._latest.is_current(generation):
             return
         image = thumbnail(Path(path), size)
         self.made.emit(generation, path, image if image is not None else QImage())
@@ -132,10 +133,10 @@ class ThumbnailLoader(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._generation = [0]
+        self._latest = LatestRequest()
         self._thread = QThread(self)
         self._thread.setObjectName("thumbnails")
-        self._worker = _ThumbnailWorker(self._generation)
+        self._worker = _ThumbnailWorker(self._latest)
         self._worker.moveToThread(self._thread)
         self._wanted.connect(self._worker.make)
         self._worker.made.connect(self._on_made)
@@ -144,10 +145,10 @@ class ThumbnailLoader(QObject):
 
     def request(self, paths: Iterable[Path], size: int) -> None:
         for path in paths:
-            self._wanted.emit(self._generation[0], str(path), size)
+            self._wanted.emit(self._latest.current, str(path), size)
 
     def forget_pending(self) -> None:
-        self._generation[0] += 1
+        self._latest.supersede()
 
     def stop(self) -> None:
         self.forget_pending()
@@ -156,7 +157,7 @@ class ThumbnailLoader(QObject):
 
     @Slot(int, str, QImage)
     def _on_made(self, generation: int, path: str, image: QImage) -> None:
-        if generation == self._generation[0] and not image.isNull():
+        if self._latest.is_current(generation) and not image.isNull():
             self.ready.emit(path, image)
 
 

@@ -26,6 +26,7 @@ from denoiser_app.core.noise_level import estimate_sigma
 from denoiser_app.core.progress import Cancelled, Progress, Update
 from denoiser_app.gui.errors import describe_error
 from denoiser_app.gui.imaging import load_oriented, to_qimage
+from denoiser_app.gui.latest import LatestRequest
 
 DEBOUNCE_MS = 150
 MARGIN = 16  # pixels of context around the visible region, cropped off again
@@ -110,7 +111,7 @@ class PreviewWorker(QObject):
     computed = Signal(int, object, QImage)  # request id, Region, denoised 8-bit crop
     compute_failed = Signal(int, str, str)  # request id, message, details
 
-    def __init__(self, latest_load: list[int]) -> None:
+    def __init__(self, latest_load: LatestRequest) -> None:
         super().__init__()
         self._latest_load = latest_load
         self._path: Path | None = None
@@ -148,7 +149,7 @@ class PreviewWorker(QObject):
 
     @Slot(int, str)
     def load(self, load_id: int, path: str) -> None:
-        if load_id != self._latest_load[0]:
+        if not self._latest_load.is_current(load_id):
             return
         try:
             pixels = self._ensure_image(Path(path))
@@ -159,7 +160,7 @@ class PreviewWorker(QObject):
 
     @Slot(int, str)
     def load_output(self, load_id: int, path: str) -> None:
-        if load_id != self._latest_load[0]:
+        if not self._latest_load.is_current(load_id):
             return
         try:
             self.output_loaded.emit(load_id, to_qimage(load_oriented(Path(path))))
@@ -220,7 +221,7 @@ class LivePreview(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._latest_load = [0]
+        self._latest_load = LatestRequest()
         self._latest_request = 0
         self._path: Path | None = None
         self._loaded = False
@@ -260,10 +261,10 @@ class LivePreview(QObject):
         """Load ``path``; while paused, show ``output`` (its cleaned file from this run) as After, if given."""
         self._cancel_current()
         self._path, self._loaded, self._region, self._output = path, False, None, output
-        self._latest_load[0] += 1
+        load_id = self._latest_load.supersede()
         if path is not None:
             self.busy.emit("Loading…")
-            self._load_wanted.emit(self._latest_load[0], str(path))
+            self._load_wanted.emit(load_id, str(path))
         else:
             self.busy.emit("")
 
@@ -286,7 +287,7 @@ class LivePreview(QObject):
         """While paused: show the batch's written output of the current photo as its After side."""
         self._output = output
         if self._loaded and not self.enabled:
-            self._output_wanted.emit(self._latest_load[0], str(output))
+            self._output_wanted.emit(self._latest_load.current, str(output))
 
     def set_settings(self, settings: PreviewSettings) -> None:
         if settings != self._settings:
@@ -331,7 +332,7 @@ class LivePreview(QObject):
 
     @Slot(int, str, QImage)
     def _on_loaded(self, load_id: int, path: str, image: QImage) -> None:
-        if load_id != self._latest_load[0]:
+        if not self._latest_load.is_current(load_id):
             return
         self._loaded = True
         self.image_loaded.emit(path, image)
@@ -345,13 +346,13 @@ class LivePreview(QObject):
 
     @Slot(int, QImage)
     def _on_output_loaded(self, load_id: int, image: QImage) -> None:
-        if load_id == self._latest_load[0] and not self.enabled:
+        if self._latest_load.is_current(load_id) and not self.enabled:
             self.busy.emit(RESULT_TEXT)
             self.result_ready.emit(QRect(0, 0, image.width(), image.height()), image)
 
     @Slot(int, str, str, str)
     def _on_load_failed(self, load_id: int, path: str, message: str, details: str) -> None:
-        if load_id == self._latest_load[0]:
+        if self._latest_load.is_current(load_id):
             self.busy.emit("")
             self.load_failed.emit(path, message, details)
 
@@ -378,6 +379,6 @@ class LivePreview(QObject):
     def shutdown(self) -> None:
         self._timer.stop()
         self._cancel_current()
-        self._latest_load[0] += 1
+        self._latest_load.supersede()
         self._thread.quit()
         self._thread.wait()

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from PIL import UnidentifiedImageError
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 from torch import nn
 
 from denoiser_app.core.modelfile import ModelFileError
 from denoiser_app.core.progress import Progress, Update
 from denoiser_app.gui.errors import describe_error
-from denoiser_app.gui.thread_runner import ThreadRunner
+from denoiser_app.gui.thread_runner import JobWorker, ThreadRunner
 from denoiser_app.gui.training_setup import describe_model
 from model.export import export
 from model.train import VALIDATION_STAGE, TrainConfig, train
@@ -111,12 +111,8 @@ def save_model(outcome: TrainingOutcome, job: TrainingJob) -> TrainingOutcome:
     return replace(outcome, saved_to=job.model_path)
 
 
-class TrainingWorker(QObject):
-    """Trains (or saves an already trained network); ``stopped`` is always its last signal."""
-
-    finished = Signal(object)  # TrainingOutcome, also when cancelled (then unsaved)
-    errored = Signal(str, str)  # message, technical details
-    stopped = Signal()
+class TrainingWorker(JobWorker):
+    """Trains (or saves an already trained network); ``finished`` carries the TrainingOutcome (unsaved if cancelled)."""
 
     def __init__(self, job: TrainingJob, progress: TrainingProgress, unsaved: TrainingOutcome | None = None) -> None:
         super().__init__()
@@ -124,20 +120,14 @@ class TrainingWorker(QObject):
         self.progress = progress
         self.unsaved = unsaved
 
-    @Slot()
-    def run(self) -> None:
-        try:
-            if self.unsaved is not None:
-                outcome = save_model(self.unsaved, self.job)
-            else:
-                outcome = self._train()
-                if outcome.stopped_by != "cancelled":
-                    outcome = save_model(outcome, self.job)
-            self.finished.emit(outcome)
-        except Exception as error:  # every error reaches the user as a dialog
-            self.errored.emit(*describe_training_error(error))
-        finally:
-            self.stopped.emit()
+    def describe(self, error: BaseException) -> tuple[str, str]:
+        return describe_training_error(error)
+
+    def work(self) -> TrainingOutcome:
+        if self.unsaved is not None:
+            return save_model(self.unsaved, self.job)
+        outcome = self._train()
+        return outcome if outcome.stopped_by == "cancelled" else save_model(outcome, self.job)
 
     def _train(self) -> TrainingOutcome:
         result = train(self.job.config, self.job.run_dir, self.job.time_budget, progress=self.progress, echo=False)
@@ -155,15 +145,10 @@ class TrainingRunner(ThreadRunner):
 
     progressed = Signal(object)  # Update
     validated = Signal(int, object)
-    finished = Signal(object)  # TrainingOutcome
-    errored = Signal(str, str)
 
     def start(self, job: TrainingJob, unsaved: TrainingOutcome | None = None) -> None:
         """Train ``job``; or, given the outcome of a cancelled training, only save it."""
         progress = TrainingProgress()
         progress.signals.updated.connect(self.progressed)
         progress.signals.validated.connect(self.validated)
-        worker = TrainingWorker(job, progress, unsaved)
-        worker.finished.connect(self.finished)
-        worker.errored.connect(self.errored)
-        self._launch(worker, progress, "training")
+        self._launch(TrainingWorker(job, progress, unsaved), progress, "training")

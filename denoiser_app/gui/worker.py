@@ -9,14 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
 from denoiser_app.core.batch import BatchOptions, Summary, check_output_folders, plan_batch, planned_work, run_batch
 from denoiser_app.core.engine import DEFAULT_PASSES, load_denoiser
 from denoiser_app.core.hardware import describe_compute
 from denoiser_app.core.progress import Progress, Update
-from denoiser_app.gui.errors import describe_error
-from denoiser_app.gui.thread_runner import ThreadRunner
+from denoiser_app.gui.thread_runner import JobWorker, ThreadRunner
 
 
 @dataclass(frozen=True)
@@ -45,47 +44,35 @@ class SignalProgress(Progress):
         self.signal.updated.emit(update)
 
 
-class BatchWorker(QObject):
-    """Runs one job. Lives on the batch thread; ``stopped`` is always its last signal."""
+class BatchWorker(JobWorker):
+    """Runs one job on the batch thread; ``finished`` carries its Summary, also when cancelled."""
 
     model_ready = Signal(str, str)  # model name, compute (device or CPU with its instruction sets, precision)
     planned = Signal(object)  # Plan
     sized = Signal(object)  # tuple of megapixels per planned file, 0 for those to skip
     file_done = Signal(object)  # FileResult
     notice = Signal(str)
-    finished = Signal(object)  # Summary, also when cancelled
-    errored = Signal(str, str)  # message, technical details
-    stopped = Signal()
 
     def __init__(self, job: BatchJob, progress: Progress) -> None:
         super().__init__()
         self.job = job
         self.progress = progress
 
-    @Slot()
-    def run(self) -> None:
-        summary = Summary()
-        try:
-            denoiser = load_denoiser(
-                self.job.model, self.job.device, on_notice=self.notice.emit, passes=self.job.passes
-            )
-            self.model_ready.emit(denoiser.name, describe_compute(denoiser.device, denoiser.dtype))
-            plan = plan_batch(self.job.inputs, self.job.options)
-            self.planned.emit(plan)
-            summary = Summary.for_plan(plan)
-            check_output_folders(plan)
-            self.sized.emit(planned_work(plan, self.job.options))
-            if self.progress.is_cancelled:
-                summary.cancelled = True
-            else:
-                for result in run_batch(plan, denoiser, self.job.options, self.progress):
-                    summary.add(result)
-                    self.file_done.emit(result)
-            self.finished.emit(summary)
-        except Exception as error:  # every error reaches the user as a dialog
-            self.errored.emit(*describe_error(error))
-        finally:
-            self.stopped.emit()
+    def work(self) -> Summary:
+        denoiser = load_denoiser(self.job.model, self.job.device, on_notice=self.notice.emit, passes=self.job.passes)
+        self.model_ready.emit(denoiser.name, describe_compute(denoiser.device, denoiser.dtype))
+        plan = plan_batch(self.job.inputs, self.job.options)
+        self.planned.emit(plan)
+        summary = Summary.for_plan(plan)
+        check_output_folders(plan)
+        self.sized.emit(planned_work(plan, self.job.options))
+        if self.progress.is_cancelled:
+            summary.cancelled = True
+            return summary
+        for result in run_batch(plan, denoiser, self.job.options, self.progress):
+            summary.add(result)
+            self.file_done.emit(result)
+        return summary
 
 
 class BatchRunner(ThreadRunner):
@@ -97,8 +84,6 @@ class BatchRunner(ThreadRunner):
     progressed = Signal(object)  # Update
     file_done = Signal(object)
     notice = Signal(str)
-    finished = Signal(object)
-    errored = Signal(str, str)
 
     def start(self, job: BatchJob) -> None:
         progress = SignalProgress()
@@ -110,8 +95,6 @@ class BatchRunner(ThreadRunner):
             (worker.sized, self.sized),
             (worker.file_done, self.file_done),
             (worker.notice, self.notice),
-            (worker.finished, self.finished),
-            (worker.errored, self.errored),
         ):
             source.connect(relay)
         self._launch(worker, progress, "batch")
