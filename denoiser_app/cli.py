@@ -32,7 +32,7 @@ from denoiser_app.core.hardware import describe_compute
 from denoiser_app.core.imageio import DEFAULT_MAX_MEGAPIXELS, OUTPUT_FORMATS
 from denoiser_app.core.modelfile import ModelFileError
 from denoiser_app.core.models import DEFAULT_MODEL, list_models
-from denoiser_app.core.progress import Progress, Update
+from denoiser_app.core.progress import Progress, Stage, Update
 
 EXAMPLES = """\
 examples:
@@ -119,7 +119,7 @@ class BarProgress(Progress):
         self.tile_bar: tqdm | None = None
 
     def on_update(self, update: Update) -> None:
-        if self.disable_bars or update.stage != "tile" or update.total <= 1:
+        if self.disable_bars or update.stage != Stage.TILE or update.total <= 1:
             return
         if self.tile_bar is None:
             self.tile_bar = tqdm(

@@ -29,7 +29,7 @@ from torch import nn
 from denoiser_app.core.atomic import atomic_path
 from denoiser_app.core.modelfile import load_model_file
 from denoiser_app.core.noise_level import estimate_sigma_batch
-from denoiser_app.core.progress import Progress
+from denoiser_app.core.progress import Progress, Stage
 from model import data, synthetic
 from model.archs import build
 from model.archs.common import grow_into
@@ -266,7 +266,7 @@ class TrainingResult:
     config: TrainConfig
 
 
-VALIDATION_STAGE = "validation"  # progress updates of this stage carry the scores as ``data``
+VALIDATION_STAGE = Stage.VALIDATION  # its progress updates carry the scores as ``data``
 
 
 def train(
@@ -390,7 +390,7 @@ def train(
             running_loss, steps_since_log = 0.0, 0
         if validator and (step % config.validate_every == 0 or step == config.total_steps):
             validate()
-        progress.report("train", step, config.total_steps, f"loss {loss.item():.4f}")
+        progress.report(Stage.TRAIN, step, config.total_steps, f"loss {loss.item():.4f}")
         if time.monotonic() - last_checkpoint > checkpoint_seconds:
             checkpoint()
             last_checkpoint = time.monotonic()

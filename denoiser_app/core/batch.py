@@ -27,7 +27,7 @@ from denoiser_app.core.imageio import (
     write_image,
 )
 from denoiser_app.core.imageio.raw import RAW_SUFFIXES, rawpy_available
-from denoiser_app.core.progress import Cancelled, Progress
+from denoiser_app.core.progress import Cancelled, Progress, Stage
 
 JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 OUTPUT_FOLDER_SUFFIX = "-denoised"
@@ -362,7 +362,7 @@ def run_batch(plan: Plan, denoiser: Denoiser, options: BatchOptions, progress: P
         yield FileResult(source, source, FileStatus.SKIPPED, reason)
     total = len(plan.files)
     for index, item in enumerate(plan.files):
-        progress.report("files", index, total, item.source.name)
+        progress.report(Stage.FILES, index, total, item.source.name)
         if progress.is_cancelled:
             yield FileResult(item.source, item.destination, FileStatus.CANCELLED)
             return
@@ -374,4 +374,4 @@ def run_batch(plan: Plan, denoiser: Denoiser, options: BatchOptions, progress: P
         except Cancelled:
             yield FileResult(item.source, item.destination, FileStatus.CANCELLED)
             return
-    progress.report("files", total, total)
+    progress.report(Stage.FILES, total, total)

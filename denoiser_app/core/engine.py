@@ -17,7 +17,7 @@ import torch
 from denoiser_app.core.modelfile import ModelInfo, load_model_file, quiet_torchscript
 from denoiser_app.core.models import resolve_estimator, resolve_model
 from denoiser_app.core.noise_level import estimate_sigma
-from denoiser_app.core.progress import Progress
+from denoiser_app.core.progress import Progress, Stage
 from denoiser_app.core.tiling import run_tiled
 
 log = logging.getLogger(__name__)
@@ -319,7 +319,7 @@ class Denoiser:
 
         def on_tile(done: int, total: int) -> None:
             if progress:
-                progress.report("tile", done, total)
+                progress.report(Stage.TILE, done, total)
                 progress.check_cancelled()
 
         if progress:

@@ -7,10 +7,23 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from enum import Enum
 
 
 class Cancelled(Exception):
     """Raised inside a job when its progress object says the user cancelled."""
+
+
+class Stage(str, Enum):
+    """What an update counts. A ``str``, so it compares and prints as its name."""
+
+    FILES = "files"  # photos of a batch
+    TILE = "tile"  # tiles of one photo
+    TRAIN = "train"  # training steps
+    VALIDATION = "validation"  # a training's check on set-aside photos; ``data`` holds the scores
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True)
@@ -21,7 +34,7 @@ class Update:
     validation scores), so no one has to read it back out of ``message``.
     """
 
-    stage: str
+    stage: Stage | str
     done: float
     total: float
     message: str = ""
@@ -43,7 +56,7 @@ class Progress:
         self._cancel = threading.Event()
         self.last: Update | None = None
 
-    def report(self, stage: str, done: float, total: float, message: str = "", data: object = None) -> None:
+    def report(self, stage: Stage | str, done: float, total: float, message: str = "", data: object = None) -> None:
         update = Update(stage, done, total, message, data)
         self.last = update
         self.on_update(update)

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from denoiser_app.core.models import DEFAULT_MODEL, ModelEntry, list_models
-from denoiser_app.core.progress import Update
+from denoiser_app.core.progress import Stage, Update
 from denoiser_app.gui.errors import show_error
 from denoiser_app.gui.run_panel import STEPS, EtaClock, describe_time_left
 from denoiser_app.gui.settings import Settings
@@ -54,6 +54,7 @@ from denoiser_app.gui.training_setup import (
 )
 from denoiser_app.gui.training_worker import TrainingJob, TrainingOutcome, TrainingRunner
 from model.data import validation_count
+from model.train import StopReason
 
 TITLE = "Train on My Photos"
 FROM_SCRATCH = ""  # item data of "Train a new network from scratch"
@@ -413,7 +414,7 @@ class FineTuneDialog(QDialog):
             self.progress.setFormat("Stopping after this step…")
 
     def _on_progress(self, update: Update) -> None:
-        if update.stage != "train":
+        if update.stage != Stage.TRAIN:
             return
         if self._training_started is None:
             self._training_started, self._first_step = time.monotonic(), int(update.done)
@@ -489,7 +490,7 @@ class FineTuneDialog(QDialog):
             f"Saved \u201c{job.name}\u201d with your models." + (f" Its {scores}." if scores else "")
             + " Choose it in the model list to use it."
         )
-        self.time_label.setText(f"Took {format_duration(time.monotonic() - self._started)}." if outcome.stopped_by != "cancelled" else "")
+        self.time_label.setText(f"Took {format_duration(time.monotonic() - self._started)}." if outcome.stopped_by != StopReason.CANCELLED else "")
         self._fill_bases(str(self.base.currentData()))
         self._update_state()
         self.modelCreated.emit(str(outcome.saved_to))

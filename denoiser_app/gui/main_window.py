@@ -32,7 +32,7 @@ from denoiser_app.core.batch import (
 )
 from denoiser_app.core.imageio import SUPPORTED_SUFFIXES
 from denoiser_app.core.models import list_models
-from denoiser_app.core.progress import Update
+from denoiser_app.core.progress import Stage, Update
 from denoiser_app.gui.about_dialog import AboutDialog
 from denoiser_app.gui.controls import InputBar, OptionsPanel
 from denoiser_app.gui.drop import DropHighlight, local_paths
@@ -461,14 +461,14 @@ class MainWindow(QMainWindow):
         self.run_panel.set_total(len(plan.files))
 
     def _on_progress(self, update: Update) -> None:
-        if update.stage == "files" and self._plan is not None:
+        if update.stage == Stage.FILES and self._plan is not None:
             index, total = int(update.done), int(update.total)
             if index < total:
                 self.files.set_status(self._plan.files[index].source, "working")
                 self.run_panel.file_started(index, total, self._plan.files[index].source.name)
             else:
                 self.run_panel.file_started(total, total, "")
-        elif update.stage == "tile":
+        elif update.stage == Stage.TILE:
             self.run_panel.tiles(update.done, update.total)
 
     def _on_file_done(self, result: FileResult) -> None:

@@ -23,7 +23,7 @@ from denoiser_app.gui.errors import describe_error
 from denoiser_app.gui.thread_runner import JobWorker, ThreadRunner
 from denoiser_app.gui.training_setup import describe_model
 from model.export import export
-from model.train import VALIDATION_STAGE, TrainConfig, train
+from model.train import VALIDATION_STAGE, StopReason, TrainConfig, train
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class TrainingJob:
 @dataclass(frozen=True)
 class TrainingOutcome:
     step: int
-    stopped_by: str  # "finished", "time budget" or "cancelled"
+    stopped_by: StopReason
     scores: dict[str, float]  # validation PSNR per noise case; empty before the first check
     network: nn.Module  # the averaged (EMA) weights, which are the ones worth keeping
     recipe: dict[str, Any]
@@ -106,7 +106,7 @@ def save_model(outcome: TrainingOutcome, job: TrainingJob) -> TrainingOutcome:
         steps=outcome.step,
         validation_psnr=outcome.scores,
     )
-    if outcome.stopped_by == "finished":  # nothing left to resume
+    if outcome.stopped_by == StopReason.FINISHED:  # nothing left to resume
         shutil.rmtree(job.run_dir, ignore_errors=True)
     return replace(outcome, saved_to=job.model_path)
 
@@ -127,13 +127,13 @@ class TrainingWorker(JobWorker):
         if self.unsaved is not None:
             return save_model(self.unsaved, self.job)
         outcome = self._train()
-        return outcome if outcome.stopped_by == "cancelled" else save_model(outcome, self.job)
+        return outcome if outcome.stopped_by == StopReason.CANCELLED else save_model(outcome, self.job)
 
     def _train(self) -> TrainingOutcome:
         result = train(self.job.config, self.job.run_dir, self.job.time_budget, progress=self.progress, echo=False)
         return TrainingOutcome(
             step=result.step,
-            stopped_by=str(result.stopped_by),
+            stopped_by=result.stopped_by,
             scores=dict(result.scores),
             network=result.ema,
             recipe=asdict(result.config),
