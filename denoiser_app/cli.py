@@ -12,15 +12,15 @@ from denoiser_app import __version__
 from denoiser_app.core.batch import (
     BatchOptions,
     FileResult,
+    JobStarted,
     OutputFolderError,
     Summary,
     check_name_suffix,
-    check_output_folders,
-    plan_batch,
-    run_batch,
+    run_job,
 )
 from denoiser_app.core.engine import (
     DEFAULT_PASSES,
+    Denoiser,
     DEFAULT_TILE,
     PASS_CHOICES,
     available_devices,
@@ -229,27 +229,31 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, options: BatchOptions, progress: BarProgress, summary: Summary) -> int:
     """Plan, load the model and clean every file, drawing progress; returns the exit code."""
-    try:
-        plan = plan_batch(args.inputs, options)
-        summary.total = Summary.for_plan(plan).total
-        check_output_folders(plan)
+
+    def load() -> Denoiser:
         set_cpu_threads(args.threads)
-        denoiser = load_denoiser(
-            args.model, args.device, on_notice=lambda m: tqdm.write(f"note: {m}"), passes=args.passes
-        )
+        return load_denoiser(args.model, args.device, on_notice=lambda m: tqdm.write(f"note: {m}"), passes=args.passes)
+
+    job = run_job(args.inputs, options, load, progress)
+    try:
+        started = next(job)
     except OutputFolderError as error:
         print(f"denoiser-cli: {error} ({error.__cause__}); choose another output folder with --output", file=sys.stderr)
         return 2
     except (ModelFileError, RuntimeError, ValueError) as error:
         print(f"denoiser-cli: {error}", file=sys.stderr)
         return 2
+    assert isinstance(started, JobStarted)
+    plan, denoiser = started.plan, started.denoiser
+    summary.total = Summary.for_plan(plan).total
     # Existing outputs are skipped at once, so only the rest count towards the time left.
     to_process = {f.source for f in plan.files if options.overwrite or not f.destination.exists()}
     if not args.quiet:
         compute = describe_compute(denoiser.device, denoiser.dtype)
         print(f"model {denoiser.name} on {compute}; {len(plan.files)} image(s), {len(to_process)} to clean")
     with tqdm(total=len(to_process), unit="img", disable=progress.disable_bars, position=0) as overall:
-        for result in run_batch(plan, denoiser, options, progress):
+        for result in job:
+            assert isinstance(result, FileResult)
             progress.close_tile_bar()
             summary.add(result)
             if result.status == "failed" or result.warnings or not args.quiet:

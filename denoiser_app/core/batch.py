@@ -9,7 +9,7 @@ failed file never leaves a partial output behind.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -375,3 +375,29 @@ def run_batch(plan: Plan, denoiser: Denoiser, options: BatchOptions, progress: P
             yield FileResult(item.source, item.destination, FileStatus.CANCELLED)
             return
     progress.report(Stage.FILES, total, total)
+
+
+@dataclass(frozen=True)
+class JobStarted:
+    """The first thing :func:`run_job` yields: the plan, the model it loaded, and the megapixels each photo holds."""
+
+    plan: Plan
+    denoiser: Denoiser
+    work: tuple[float, ...]  # see planned_work
+
+
+def run_job(
+    inputs: Iterable[Path], options: BatchOptions, load: Callable[[], Denoiser], progress: Progress | None = None
+) -> Iterator[JobStarted | FileResult]:
+    """A whole batch, as both front ends run it: plan, probe the output folders, load the model, clean.
+
+    Yields one :class:`JobStarted`, then a :class:`FileResult` per file (see
+    :func:`run_batch`). Everything that stops the whole job (an output folder
+    that cannot be written, a model that cannot be loaded) raises before the
+    first yield, once, rather than failing every photo.
+    """
+    plan = plan_batch(inputs, options)
+    check_output_folders(plan)
+    denoiser = load()
+    yield JobStarted(plan, denoiser, planned_work(plan, options))
+    yield from run_batch(plan, denoiser, options, progress)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from denoiser_app.core.batch import BatchOptions, Summary, check_output_folders, plan_batch, planned_work, run_batch
-from denoiser_app.core.engine import DEFAULT_PASSES, load_denoiser
+from denoiser_app.core.batch import BatchOptions, JobStarted, Summary, run_job
+from denoiser_app.core.engine import DEFAULT_PASSES, Denoiser, load_denoiser
 from denoiser_app.core.hardware import describe_compute
 from denoiser_app.core.progress import Progress, Update
 from denoiser_app.gui.thread_runner import JobWorker, ThreadRunner
@@ -59,17 +59,19 @@ class BatchWorker(JobWorker):
         self.progress = progress
 
     def work(self) -> Summary:
-        denoiser = load_denoiser(self.job.model, self.job.device, on_notice=self.notice.emit, passes=self.job.passes)
-        self.model_ready.emit(denoiser.name, describe_compute(denoiser.device, denoiser.dtype))
-        plan = plan_batch(self.job.inputs, self.job.options)
-        self.planned.emit(plan)
-        summary = Summary.for_plan(plan)
-        check_output_folders(plan)
-        self.sized.emit(planned_work(plan, self.job.options))
-        if self.progress.is_cancelled:
-            summary.cancelled = True
-            return summary
-        for result in run_batch(plan, denoiser, self.job.options, self.progress):
+        job = self.job
+
+        def load() -> Denoiser:
+            return load_denoiser(job.model, job.device, on_notice=self.notice.emit, passes=job.passes)
+
+        events = run_job(job.inputs, job.options, load, self.progress)
+        started = next(events)
+        assert isinstance(started, JobStarted)
+        self.model_ready.emit(started.denoiser.name, describe_compute(started.denoiser.device, started.denoiser.dtype))
+        self.planned.emit(started.plan)
+        self.sized.emit(started.work)
+        summary = Summary.for_plan(started.plan)
+        for result in events:
             summary.add(result)
             self.file_done.emit(result)
         return summary
