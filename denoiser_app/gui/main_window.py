@@ -151,7 +151,8 @@ class MainWindow(QMainWindow):
         self.files.listing_failed.connect(lambda message, details: show_error(self, message, details))
         self.file_view.selectionModel().currentChanged.connect(self._on_current_file_changed)
 
-        self.preview.view_changed.connect(lambda: self.live_preview.set_region(self.preview.visible_region()))
+        self.preview.view_changed.connect(self._request_after_side)
+        self.preview.split_changed.connect(self._request_after_side)
         self.preview.zoom_changed.connect(lambda zoom: self.zoom_label.setText(f"{zoom * 100:.0f}%"))
         self.live_preview.image_loaded.connect(lambda _path, image: self.preview.set_image(image))
         self.live_preview.load_failed.connect(self._on_preview_load_failed)
@@ -361,6 +362,10 @@ class MainWindow(QMainWindow):
         if row is None or self.files.entry(row).status != "done":
             return None
         return next((item.destination for item in self._plan.files if item.source == path), None)
+
+    def _request_after_side(self) -> None:
+        # Only the After side is cleaned: the Before side shows the original anyway.
+        self.live_preview.set_region(self.preview.after_region())
 
     def _on_preview_load_failed(self, _path: str, message: str, details: str) -> None:
         self.preview.show_message(message)

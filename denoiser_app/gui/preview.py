@@ -151,6 +151,15 @@ class PreviewWidget(QWidget):
         bottom = min(self._original.height(), int(bottom_right.y()) + 1)
         return QRect(left, top, max(0, right - left), max(0, bottom - top))
 
+    def after_region(self) -> QRect:
+        """The visible part right of the divider, in image pixels: the only part worth cleaning."""
+        visible = self.visible_region()
+        if visible.isEmpty():
+            return visible
+        divider = int(self.map_to_image(QPointF(self.divider_x(), 0)).x())
+        left = min(max(visible.left(), divider), visible.right() + 1)
+        return QRect(left, visible.top(), visible.right() + 1 - left, visible.height())
+
     # -- zoom and pan -----------------------------------------------------------
 
     def fit(self) -> None:

@@ -71,6 +71,14 @@ class Region:
     def to_rect(self) -> QRect:
         return QRect(self.left, self.top, self.width, self.height)
 
+    def contains(self, other: Region) -> bool:
+        return (
+            self.left <= other.left
+            and self.top <= other.top
+            and other.left + other.width <= self.left + self.width
+            and other.top + other.height <= self.top + self.height
+        )
+
     def central_window(self, side: int) -> Region:
         """At most ``side`` × ``side`` pixels from the middle of this region."""
         width, height = min(self.width, side), min(self.height, side)
@@ -226,6 +234,7 @@ class LivePreview(QObject):
         self._path: Path | None = None
         self._loaded = False
         self._output: Path | None = None  # the batch's written output of the photo, shown while paused
+        self._shown: Region | None = None  # what the result on screen covers, for this photo and these settings
         self._region: Region | None = None
         self._settings: PreviewSettings | None = None
         self._progress: Progress | None = None
@@ -260,7 +269,7 @@ class LivePreview(QObject):
     def show_file(self, path: Path | None, output: Path | None = None) -> None:
         """Load ``path``; while paused, show ``output`` (its cleaned file from this run) as After, if given."""
         self._cancel_current()
-        self._path, self._loaded, self._region, self._output = path, False, None, output
+        self._path, self._loaded, self._region, self._output, self._shown = path, False, None, output, None
         load_id = self._latest_load.supersede()
         if path is not None:
             self.busy.emit("Loading…")
@@ -279,7 +288,7 @@ class LivePreview(QObject):
         else:
             self._timer.stop()
             self._cancel_current()
-            self._output = None
+            self._output, self._shown = None, None
             self.outdated.emit()  # a live result made before the run is not what the run writes
             self.busy.emit(PAUSED_TEXT)
 
@@ -292,15 +301,22 @@ class LivePreview(QObject):
     def set_settings(self, settings: PreviewSettings) -> None:
         if settings != self._settings:
             if self._settings is not None and settings.changes_the_result(self._settings):
+                self._shown = None
                 self.outdated.emit()
             self._settings = settings
             self.schedule()
 
     def set_region(self, rect: QRect) -> None:
+        """The part of the photo to clean: the visible After side. Work already on screen is not redone."""
         region = Region.from_rect(rect) if rect.isValid() and not rect.isEmpty() else None
-        if region != self._region:
-            self._region = region
-            self.schedule()
+        if region == self._region:
+            return
+        self._region = region
+        if region is not None and self._shown is not None and self._shown.contains(region):
+            self._cancel_current()  # e.g. the divider moved right: the result on screen already covers it
+            self.busy.emit("")
+            return
+        self.schedule()
 
     def schedule(self) -> None:
         """Cancel what is in flight and ask again once things settle."""
@@ -366,6 +382,7 @@ class LivePreview(QObject):
         if request_id != self._latest_request:
             return  # the view or the settings changed since it was asked for
         self._progress = None
+        self._shown = region
         self.busy.emit("")
         self.result_ready.emit(region.to_rect(), image)
 

@@ -38,8 +38,11 @@ def test_preview_shows_the_denoised_photo_and_the_divider_follows_the_mouse(qtbo
     assert preview.image_size().width() == 320
     assert window.options.estimate_label.text() != "Estimated noise: select a photo"
     preview.set_zoom(2.0)
-    qtbot.waitUntil(lambda: preview._denoised_rect == preview.visible_region(), timeout=30_000)
+    # Zoomed into what is already cleaned: shown from the result on screen, not cleaned again.
+    qtbot.waitUntil(lambda: preview._denoised_rect.contains(preview.after_region()), timeout=30_000)
     assert preview.visible_region().width() < 320
+    assert preview.after_region().right() == preview.visible_region().right()
+    assert preview.after_region().width() < 0.6 * preview.visible_region().width()
 
     before = preview.grab().toImage()
     middle_y = preview.height() // 2 + 40  # below the handle
@@ -51,6 +54,8 @@ def test_preview_shows_the_denoised_photo_and_the_divider_follows_the_mouse(qtbo
     QTest.mouseRelease(preview, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, target)
 
     assert preview.split == pytest.approx(0.25, abs=0.01)
+    # The newly exposed part of the After side is cleaned in turn.
+    qtbot.waitUntil(lambda: preview._denoised_rect.contains(preview.after_region()), timeout=30_000)
     after = preview.grab().toImage()
     ratio = after.devicePixelRatio()
     between = round(preview.width() * 0.375 * ratio)  # was left of the divider (before), now right (after)
@@ -72,7 +77,7 @@ def test_panning_moves_the_view_and_asks_for_the_new_region(qtbot, make_window: 
     QTest.mouseMove(preview, grab_at - QPoint(60, 0))
     QTest.mouseRelease(preview, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, grab_at - QPoint(60, 0))
     assert preview.visible_region().left() > region.left()
-    qtbot.waitUntil(lambda: preview._denoised_rect == preview.visible_region(), timeout=30_000)
+    qtbot.waitUntil(lambda: preview._denoised_rect.contains(preview.after_region()), timeout=30_000)
 
 
 def test_a_change_cancels_the_preview_in_flight_and_its_result_is_ignored(qtbot) -> None:
@@ -148,7 +153,9 @@ def test_the_preview_shows_a_sideways_photo_upright(qtbot, make_window: WindowFa
     qtbot.waitUntil(window.preview.has_denoised, timeout=30_000)
     size = window.preview.image_size()
     assert (size.width(), size.height()) == (60, 200)
-    assert window.preview._denoised_rect == window.preview.visible_region() == QRect(0, 0, 60, 200)
+    assert window.preview.visible_region() == QRect(0, 0, 60, 200)
+    after = window.preview.after_region()  # upright: the After side is the right part of the 60 x 200 photo
+    assert window.preview._denoised_rect == after and (after.height(), after.right()) == (200, 59) and after.width() < 60
 
 
 def first_request(qtbot, live: LivePreview, region: QRect, tmp_path: Path) -> tuple[PreviewRequest, Progress]:
@@ -243,3 +250,24 @@ def test_adding_photos_keeps_the_zoom_of_the_photo_in_view(qtbot, make_window: W
     qtbot.waitUntil(lambda: window.preview.has_denoised() and not window.preview.busy_text, timeout=30_000)
     assert window.live_preview.path == first.resolve()
     assert window.preview.zoom == 2.0
+
+
+def test_moving_the_divider_right_asks_for_nothing_new_and_left_asks_for_the_newly_shown_part(
+    qtbot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    photo = write_png(tmp_path / "shoot" / "wide.png", noisy_photo(200, 400))
+    window = make_window()
+    requests: list[Region] = []
+    window.live_preview._compute_wanted.connect(lambda request, _progress: requests.append(request.region))
+    window.add_inputs([photo.parent])
+    preview = window.preview
+    qtbot.waitUntil(preview.has_denoised, timeout=30_000)
+    first = requests[-1]
+    assert first.left == preview.after_region().left() and first.left + first.width == 400  # the right half only
+    count = len(requests)
+    preview.set_split(0.8)
+    qtbot.wait(400)
+    assert len(requests) == count  # already on screen: no work
+    preview.set_split(0.2)
+    qtbot.waitUntil(lambda: len(requests) > count, timeout=5_000)
+    assert requests[-1].left == preview.after_region().left() < first.left
