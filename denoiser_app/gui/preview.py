@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QImage,
+    QKeyEvent,
     QMouseEvent,
     QPainter,
     QPaintEvent,
@@ -25,6 +26,8 @@ from denoiser_app.gui.preview_worker import MAX_PREVIEW_SIDE
 MIN_ZOOM, MAX_ZOOM = 0.02, 16.0
 ZOOM_STEP = 1.25
 GRAB_DISTANCE = 6  # logical pixels either side of the divider that pick it up
+BEFORE_KEYS = (Qt.Key.Key_B, Qt.Key.Key_Backslash)
+HOLDING_BEFORE_TEXT = "Before (release B to see After)"
 PART_OF_VIEW_HINT = "After: the middle of the view only \u2014 zoom in to preview other areas"
 
 
@@ -70,6 +73,7 @@ class PreviewWidget(QWidget):
         self._last_pos = QPointF()
         self.message = ""  # shown when there is no image (e.g. why it could not be read)
         self.busy_text = ""
+        self.holding_before = False  # B or \ held down: the whole view shows the original
 
     # -- contents -----------------------------------------------------------
 
@@ -269,6 +273,20 @@ class PreviewWidget(QWidget):
         self.unsetCursor()
         super().mouseReleaseEvent(event)
 
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in BEFORE_KEYS and not event.isAutoRepeat():
+            self.holding_before = True
+            self.update()
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() in BEFORE_KEYS and not event.isAutoRepeat():
+            self.holding_before = False
+            self.update()
+        else:
+            super().keyReleaseEvent(event)
+
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if self._fit:
             self.set_zoom(1.0, event.position())
@@ -298,6 +316,9 @@ class PreviewWidget(QWidget):
             return
         painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Dark))  # a neutral surround
         self._draw(painter, self._original, QRectF(self._original.rect()), self._original_cache)
+        if self.holding_before:  # the whole view as it was, as long as the key is held
+            self._paint_label(painter, HOLDING_BEFORE_TEXT, QPointF(8, 8), Qt.AlignmentFlag.AlignLeft)
+            return
         divider = self.divider_x()
         if self._denoised is not None:
             painter.save()
@@ -338,18 +359,21 @@ class PreviewWidget(QWidget):
             labels.append((self.busy_text, QPointF(self.width() - 8, self.height() - 30), Qt.AlignmentFlag.AlignRight))
         elif self.shows_part_of_view():
             labels.append((PART_OF_VIEW_HINT, QPointF(self.width() - 8, self.height() - 30), Qt.AlignmentFlag.AlignRight))
+        for text, anchor, side in labels:
+            self._paint_label(painter, text, anchor, side)
+
+    def _paint_label(self, painter: QPainter, text: str, anchor: QPointF, side: Qt.AlignmentFlag) -> None:
         metrics = painter.fontMetrics()
         palette = self.palette()
-        for text, anchor, side in labels:
-            width = metrics.horizontalAdvance(text) + 12
-            left = anchor.x() - width if side == Qt.AlignmentFlag.AlignRight else anchor.x()
-            box = QRectF(left, anchor.y(), width, metrics.height() + 6)
-            if box.left() < 0 or box.right() > self.width():
-                continue  # no room beside the divider at the edge
-            background = palette.color(QPalette.ColorRole.ToolTipBase)
-            background.setAlpha(210)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(background)
-            painter.drawRoundedRect(box, 4, 4)
-            painter.setPen(palette.color(QPalette.ColorRole.ToolTipText))
-            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        width = metrics.horizontalAdvance(text) + 12
+        left = anchor.x() - width if side == Qt.AlignmentFlag.AlignRight else anchor.x()
+        box = QRectF(left, anchor.y(), width, metrics.height() + 6)
+        if box.left() < 0 or box.right() > self.width():
+            return  # no room beside the divider at the edge
+        background = palette.color(QPalette.ColorRole.ToolTipBase)
+        background.setAlpha(210)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(background)
+        painter.drawRoundedRect(box, 4, 4)
+        painter.setPen(palette.color(QPalette.ColorRole.ToolTipText))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)

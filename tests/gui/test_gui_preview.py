@@ -271,3 +271,22 @@ def test_moving_the_divider_right_asks_for_nothing_new_and_left_asks_for_the_new
     preview.set_split(0.2)
     qtbot.waitUntil(lambda: len(requests) > count, timeout=5_000)
     assert requests[-1].left == preview.after_region().left() < first.left
+
+
+def test_holding_b_shows_the_whole_view_before_and_releasing_it_shows_after_again(
+    qtbot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    photo = write_png(tmp_path / "shoot" / "small.png", noisy_photo(120, 160))
+    window = make_window()
+    window.add_inputs([photo])
+    preview = window.preview
+    qtbot.waitUntil(preview.has_denoised, timeout=30_000)
+    with_divider = preview.grab().toImage()
+    right = round(preview.width() * 0.75 * with_divider.devicePixelRatio())
+    QTest.keyPress(preview, Qt.Key.Key_B)
+    assert preview.holding_before
+    holding = preview.grab().toImage()
+    assert column(holding, right) != column(with_divider, right)  # the After side now shows the original
+    QTest.keyRelease(preview, Qt.Key.Key_B)
+    assert not preview.holding_before
+    assert column(preview.grab().toImage(), right) == column(with_divider, right)
