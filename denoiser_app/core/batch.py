@@ -54,6 +54,8 @@ class BatchOptions:
     keep_grain: float = 0.0
     tile: int = DEFAULT_TILE
     max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
+    # Photos inside the input folders to leave out (resolved paths): removed from the list by the user.
+    exclude: frozenset[Path] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -282,7 +284,9 @@ def plan_batch(inputs: Iterable[Path], options: BatchOptions) -> Plan:
             problems.append((given, str(error)))
             continue
         for path, relative in found:
-            pairs.setdefault(path.resolve(), (relative, out_root))
+            resolved = path.resolve()
+            if resolved not in options.exclude:
+                pairs.setdefault(resolved, (relative, out_root))
     sources = {_identity(source) for source in pairs}
     planned: list[PlannedFile] = []
     taken: dict[str, Path] = {}

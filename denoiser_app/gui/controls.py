@@ -325,7 +325,9 @@ class OptionsPanel(QWidget):
         text = self.output_dir.text().strip()
         return Path(text).expanduser() if text else None
 
-    def batch_options(self, recursive: bool, allow_inside_input: bool = False) -> BatchOptions:
+    def batch_options(
+        self, recursive: bool, allow_inside_input: bool = False, exclude: frozenset[Path] = frozenset()
+    ) -> BatchOptions:
         _, name, bit_depth = FORMATS[self.format.currentIndex()]
         return BatchOptions(
             output_dir=self.output_folder(),
@@ -340,6 +342,7 @@ class OptionsPanel(QWidget):
             keep_grain=self.keep_grain_value(),
             tile=self.tile.value(),
             max_megapixels=float(self.max_megapixels.value()),
+            exclude=exclude,
         )
 
     def load(self, preferences: Preferences) -> None:

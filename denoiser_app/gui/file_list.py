@@ -172,6 +172,7 @@ class FileListModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.sources: list[Path] = []  # what the user added: folders and files, in order
+        self.excluded: set[Path] = set()  # photos the user removed from the list (resolved)
         self.unread: list[Path] = []  # photos in those folders in formats that are not read (camera raw…)
         self.recursive = False
         self._entries: list[FileEntry] = []
@@ -186,6 +187,11 @@ class FileListModel(QAbstractTableModel):
         self.thumbnails.ready.connect(self._on_thumbnail)
 
     # -- contents -------------------------------------------------------
+
+    def remove(self, paths: Iterable[Path]) -> None:
+        """Leave these photos out of the list (and so out of the batch) until the list is cleared."""
+        self.excluded |= {Path(path).resolve() for path in paths}
+        self._relist()
 
     def add_sources(self, paths: Iterable[Path]) -> int:
         """Add folders and files; returns how many new images were listed."""
@@ -204,6 +210,7 @@ class FileListModel(QAbstractTableModel):
 
     def clear(self) -> None:
         self.sources = []
+        self.excluded = set()
         self._relist()
 
     def _relist(self) -> None:
@@ -217,7 +224,7 @@ class FileListModel(QAbstractTableModel):
             except OSError as error:
                 unreadable[source] = error
                 continue
-            unique.update(dict.fromkeys(scan.images))
+            unique.update(dict.fromkeys(p for p in scan.images if p not in self.excluded))
             unread.update(dict.fromkeys(scan.unread))
         self.unread = list(unread)
         # Dropped, so a later Start or relist does not trip over them again.
@@ -274,9 +281,12 @@ class FileListModel(QAbstractTableModel):
                 if entry.path.is_relative_to(source):
                     self.set_status(entry.path, status, reason, notes)
 
-    def reset_statuses(self, status: str = "") -> None:
+    def reset_statuses(self, status: str = "", only: Iterable[Path] | None = None) -> None:
+        """Set every entry's status (or only those of ``only``; the others keep theirs)."""
+        chosen = None if only is None else set(only)
         for entry in self._entries:
-            entry.status, entry.reason, entry.notes = status, "", ()
+            if chosen is None or entry.path in chosen:
+                entry.status, entry.reason, entry.notes = status, "", ()
         if self._entries:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._entries) - 1, self.STATUS))
 

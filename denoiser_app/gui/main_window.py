@@ -132,6 +132,8 @@ class MainWindow(QMainWindow):
         self.start_action = self._action("&Run", "&Start", self.start_batch, "Ctrl+Return", "Ctrl+Enter")
         self.cancel_action = self._action("&Run", "&Cancel", self.cancel_batch, "Esc")
         self.cancel_action.setEnabled(False)
+        self.retry_action = self._action("&Run", "&Retry Failed Photos", self.retry_failed, "Ctrl+R")
+        self.remove_action = self._action("&Run", "&Remove Photo from List", self.remove_selected, QKeySequence.StandardKey.Delete)
         self.zoom_in_action = self._action("&View", "Zoom &In", self.preview.zoom_in, "Ctrl++", "Ctrl+=")
         self.zoom_out_action = self._action("&View", "Zoom &Out", self.preview.zoom_out, "Ctrl+-")
         self.fit_action = self._action("&View", "&Fit", self.preview.fit, "Ctrl+0")
@@ -391,8 +393,8 @@ class MainWindow(QMainWindow):
         )
         return answer == QMessageBox.StandardButton.Yes
 
-    def _snapshot_job(self) -> BatchJob | None:
-        """The run as it stands now, or None (having told the user why) if it cannot start."""
+    def _snapshot_job(self, only: frozenset[Path] | None = None) -> BatchJob | None:
+        """The run as it stands now (or of ``only`` these listed photos), or None, having told the user why."""
         sources = tuple(self.files.sources)
         if self.files.rowCount() == 0:  # folders without photos in them count as nothing to do
             show_error(self, "There are no photos to clean. Add a folder with photos in it, or some photos (File > Open Folder, or drop them on the window).")
@@ -410,12 +412,35 @@ class MainWindow(QMainWindow):
                 if not self.confirm_output_inside_input(target, folder):
                     return None
                 allow_inside = True
-        options = self.options.batch_options(self.input_bar.recursive.isChecked(), allow_inside)
+        excluded = set(self.files.excluded)
+        if only is not None:
+            excluded |= {path for path in self.files.files() if path not in only}
+        options = self.options.batch_options(self.input_bar.recursive.isChecked(), allow_inside, frozenset(excluded))
         self._output_dir = output.resolve() if output else default_output_dir(sources[0])
         return BatchJob(sources, options, model, self.options.device.currentText(), self.options.passes_value())
 
     @Slot()
+    def retry_failed(self) -> None:
+        """Clean again only the photos that failed in the last run (after, say, freeing disk space)."""
+        failed = frozenset(self.files.entry(row).path for row in range(self.files.rowCount()) if self.files.entry(row).status == "failed")
+        if failed:
+            self._start(only=failed)
+
+    @Slot()
+    def remove_selected(self) -> None:
+        if self.runner.is_running():
+            return
+        current = self.file_view.currentIndex()
+        if current.isValid():
+            path = self.files.entry(current.row()).path
+            self._relisting(lambda: self.files.remove([path]))
+            self.statusBar().showMessage(f"Removed {path.name} from the list; the file is untouched.", 5000)
+
+    @Slot()
     def start_batch(self) -> None:
+        self._start()
+
+    def _start(self, only: frozenset[Path] | None = None) -> None:
         if self.runner.is_running():
             return
         if self.training_dialog is not None and self.training_dialog.is_running():
@@ -423,7 +448,7 @@ class MainWindow(QMainWindow):
                        "start cleaning when the training has finished, or stop it first.")
             return
         try:
-            job = self._snapshot_job()
+            job = self._snapshot_job(only)
         except ValueError as error:  # e.g. a drive root, which has no folder beside it for the output
             show_exception(self, error, f"The cleaned photos cannot go there: {error}.")
             return
@@ -435,8 +460,8 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self._plan, self._megapixels, self._seconds = None, 0.0, 0.0
         self.throughput_label.setText("")
-        self.files.reset_statuses("queued")
-        self.run_panel.begin(self.files.rowCount())
+        self.files.reset_statuses("queued", only)
+        self.run_panel.begin(self.files.rowCount() if only is None else len(only))
         self._set_running(True)
         self.runner.start(job)
 
@@ -455,6 +480,8 @@ class MainWindow(QMainWindow):
             widget.setEnabled(not running)
         self.open_folder_action.setEnabled(not running)
         self.open_files_action.setEnabled(not running)
+        self.retry_action.setEnabled(not running)
+        self.remove_action.setEnabled(not running)
 
     def _on_model_ready(self, name: str, compute: str) -> None:
         # Kept for the whole run, under the throughput: speed depends on the CPU and the precision.

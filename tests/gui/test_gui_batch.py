@@ -603,3 +603,45 @@ def test_a_photo_the_system_opens_with_the_app_is_added(qtbot, make_window: Wind
     finally:
         QApplication.instance().removeEventFilter(handler)
     assert [window.files.entry(row).path.name for row in range(window.files.rowCount())] == ["photo_01.png"]
+
+
+def test_a_removed_photo_is_left_out_of_the_batch_and_untouched(qtbot, make_window: WindowFactory, photo_folder) -> None:
+    folder = photo_folder(count=3)
+    window = make_window()
+    window.add_inputs([folder])
+    window.file_view.select_path(window.files.entry(1).path)
+    window.remove_action.trigger()
+    assert [window.files.entry(r).path.name for r in range(window.files.rowCount())] == ["photo_00.png", "photo_02.png"]
+    summary = run_to_end(qtbot, window)
+    assert (summary.done, summary.total) == (2, 2)
+    assert sorted(p.name for p in (folder.parent / "shoot-denoised").iterdir()) == ["photo_00.png", "photo_02.png"]
+    assert (folder / "photo_01.png").exists()
+    window.summary_dialog.close()
+
+
+def test_retry_runs_only_the_photos_that_failed(qtbot, make_window: WindowFactory, photo_folder, monkeypatch) -> None:
+    from denoiser_app.core import batch as batch_module
+
+    folder = photo_folder(count=3)
+    window = make_window()
+    window.add_inputs([folder])
+    real_write = batch_module.write_image
+    full_disk = {"on": True}
+
+    def write(path, image, *args, **kwargs):
+        if full_disk["on"] and path.name == "photo_01.png":
+            raise OSError(28, "No space left on device", str(path))
+        return real_write(path, image, *args, **kwargs)
+
+    monkeypatch.setattr(batch_module, "write_image", write)
+    first = run_to_end(qtbot, window)
+    assert (first.done, first.failed) == (2, 1)
+    window.summary_dialog.close()
+    full_disk["on"] = False  # the photographer freed some space
+    with qtbot.waitSignal(window.runner.finished, timeout=60_000) as finished:
+        with qtbot.waitSignal(window.runner.stopped, timeout=60_000):
+            window.retry_action.trigger()
+    retry = finished.args[0]
+    assert (retry.total, retry.done, retry.failed) == (1, 1, 0)
+    assert statuses(window) == {"photo_00.png": "done", "photo_01.png": "done", "photo_02.png": "done"}
+    window.summary_dialog.close()
