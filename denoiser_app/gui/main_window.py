@@ -8,6 +8,7 @@ from typing import TypeVar
 from PySide6.QtCore import QModelIndex, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragLeaveEvent, QDropEvent, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QFrame,
     QLabel,
@@ -47,6 +48,7 @@ from denoiser_app.gui.summary_dialog import SummaryDialog, open_folder
 from denoiser_app.gui.worker import BatchJob, BatchRunner
 
 T = TypeVar("T")
+LONG_BATCH_SECONDS = 60.0  # a batch this long gets a notification when it ends
 
 
 
@@ -526,8 +528,15 @@ class MainWindow(QMainWindow):
             summary.counts_text() + (" — cancelled" if summary.cancelled else ""),
         )
         self.show_summary(summary)
+        self._notify_if_away(summary)
         if self.options.open_when_done.isChecked() and summary.done and not summary.cancelled and self._output_dir:
             open_folder(self._output_dir, self)
+
+    def _notify_if_away(self, summary: Summary) -> None:
+        """A long batch that ends while the user is in another window flashes the taskbar or bounces the Dock icon."""
+        if summary.seconds >= LONG_BATCH_SECONDS and not self.isActiveWindow():
+            QApplication.alert(self)
+            self.statusBar().showMessage(f"Finished: {summary.counts_text()}")
 
     def show_summary(self, summary: Summary) -> SummaryDialog:
         if self.summary_dialog is not None:

@@ -645,3 +645,14 @@ def test_retry_runs_only_the_photos_that_failed(qtbot, make_window: WindowFactor
     assert (retry.total, retry.done, retry.failed) == (1, 1, 0)
     assert statuses(window) == {"photo_00.png": "done", "photo_01.png": "done", "photo_02.png": "done"}
     window.summary_dialog.close()
+
+
+def test_a_long_batch_that_ends_while_the_user_is_elsewhere_asks_for_attention(make_window: WindowFactory, monkeypatch) -> None:
+    window = make_window()
+    alerted: list[object] = []
+    monkeypatch.setattr(QApplication, "alert", lambda widget, msec=0: alerted.append(widget))
+    monkeypatch.setattr(window, "isActiveWindow", lambda: False)
+    window._notify_if_away(Summary(total=3, done=3, seconds=30.0))
+    assert alerted == []  # short: no fuss
+    window._notify_if_away(Summary(total=3, done=3, seconds=600.0))
+    assert alerted == [window] and "Finished: 3 done" in window.statusBar().currentMessage()
