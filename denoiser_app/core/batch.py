@@ -9,7 +9,7 @@ failed file never leaves a partial output behind.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -56,6 +56,8 @@ class BatchOptions:
     max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
     # Photos inside the input folders to leave out (resolved paths): removed from the list by the user.
     exclude: frozenset[Path] = frozenset()
+    # A strength for particular photos (resolved paths) instead of ``strength``: a night shot among day shots.
+    strength_for: Mapping[Path, Strength] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -325,9 +327,8 @@ def process_file(item: PlannedFile, denoiser: Denoiser, options: BatchOptions, p
     started = time.perf_counter()
     try:
         image = read_image(item.source, options.max_megapixels)
-        result = denoiser.denoise(
-            image.pixels, options.strength, options.tile, progress=progress, keep_grain=options.keep_grain
-        )
+        strength = options.strength_for.get(item.source, options.strength)
+        result = denoiser.denoise(image.pixels, strength, options.tile, progress=progress, keep_grain=options.keep_grain)
         image.pixels = result.pixels
         item.destination.parent.mkdir(parents=True, exist_ok=True)
         warnings = list(image.notes)

@@ -326,7 +326,11 @@ class OptionsPanel(QWidget):
         return Path(text).expanduser() if text else None
 
     def batch_options(
-        self, recursive: bool, allow_inside_input: bool = False, exclude: frozenset[Path] = frozenset()
+        self,
+        recursive: bool,
+        allow_inside_input: bool = False,
+        exclude: frozenset[Path] = frozenset(),
+        strength_for: dict[Path, Strength] | None = None,
     ) -> BatchOptions:
         _, name, bit_depth = FORMATS[self.format.currentIndex()]
         return BatchOptions(
@@ -343,6 +347,7 @@ class OptionsPanel(QWidget):
             tile=self.tile.value(),
             max_megapixels=float(self.max_megapixels.value()),
             exclude=exclude,
+            strength_for=dict(strength_for or {}),
         )
 
     def load(self, preferences: Preferences) -> None:

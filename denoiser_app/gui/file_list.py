@@ -24,6 +24,7 @@ from PySide6.QtGui import QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QStyle, QTreeView, QWidget
 
 from denoiser_app.core.batch import CAMERA_RAW_SUFFIXES, FolderScan, is_image_name, scan_folder
+from denoiser_app.core.engine import Strength, auto_share
 from denoiser_app.gui.errors import describe_error
 from denoiser_app.gui.imaging import thumbnail
 from denoiser_app.gui.latest import LatestRequest
@@ -82,6 +83,14 @@ def _suffixes(paths: Sequence[Path]) -> str:
     return ", ".join(sorted({p.suffix.upper() for p in paths}))
 
 
+def describe_strength(strength: Strength) -> str:
+    """"Auto", "70% of Auto" or "12"."""
+    share = auto_share(strength)
+    if share is None:
+        return f"{float(strength):g}"
+    return "Auto" if share == 1.0 else f"{share * 100:g}% of Auto"
+
+
 def human_size(size: int) -> str:
     value = float(size)
     for unit in ("bytes", "KB", "MB", "GB"):
@@ -98,12 +107,18 @@ class FileEntry:
     status: str = ""
     reason: str = ""
     notes: tuple[str, ...] = ()  # e.g. metadata the output could not hold, for a photo that was done
+    strength: Strength | None = None  # this photo's own strength, instead of the panel's
 
     def status_text(self) -> str:
         text = STATUS_TEXT.get(self.status, self.status)
         if self.status in ("failed", "skipped") and self.reason:
-            return f"{text}: {self.reason}"
-        return f"{text} (with a note)" if self.notes else text
+            text = f"{text}: {self.reason}"
+        elif self.notes:
+            text = f"{text} (with a note)"
+        if self.strength is not None:
+            own = f"own strength {describe_strength(self.strength)}"
+            text = f"{text} \u00b7 {own}" if text else own.capitalize()
+        return text
 
     def status_tooltip(self) -> str | None:
         details = "\n".join(([self.reason] if self.reason else []) + list(self.notes))
@@ -280,6 +295,16 @@ class FileListModel(QAbstractTableModel):
             for entry in self._entries:
                 if entry.path.is_relative_to(source):
                     self.set_status(entry.path, status, reason, notes)
+
+    def set_strength(self, path: Path, strength: Strength | None) -> None:
+        """Give one photo its own strength (None: back to the panel's); kept across relisting."""
+        row = self.row_of(path)
+        if row is not None:
+            self._entries[row].strength = strength
+            self.dataChanged.emit(self.index(row, 0), self.index(row, self.STATUS))
+
+    def strengths(self) -> dict[Path, Strength]:
+        return {entry.path: entry.strength for entry in self._entries if entry.strength is not None}
 
     def reset_statuses(self, status: str = "", only: Iterable[Path] | None = None) -> None:
         """Set every entry's status (or only those of ``only``; the others keep theirs)."""

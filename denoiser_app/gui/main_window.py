@@ -135,6 +135,8 @@ class MainWindow(QMainWindow):
         self.cancel_action = self._action("&Run", "&Cancel", self.cancel_batch, "Esc")
         self.cancel_action.setEnabled(False)
         self.retry_action = self._action("&Run", "&Retry Failed Photos", self.retry_failed, "Ctrl+R")
+        self.own_strength_action = self._action("&Run", "Give This Photo the Current S&trength", self.set_own_strength, "Ctrl+T")
+        self.clear_strength_action = self._action("&Run", "Use the Panel's Strength for This &Photo", self.clear_own_strength)
         self.remove_action = self._action("&Run", "&Remove Photo from List", self.remove_selected, QKeySequence.StandardKey.Delete)
         self.zoom_in_action = self._action("&View", "Zoom &In", self.preview.zoom_in, "Ctrl++", "Ctrl+=")
         self.zoom_out_action = self._action("&View", "Zoom &Out", self.preview.zoom_out, "Ctrl+-")
@@ -417,7 +419,9 @@ class MainWindow(QMainWindow):
         excluded = set(self.files.excluded)
         if only is not None:
             excluded |= {path for path in self.files.files() if path not in only}
-        options = self.options.batch_options(self.input_bar.recursive.isChecked(), allow_inside, frozenset(excluded))
+        options = self.options.batch_options(
+            self.input_bar.recursive.isChecked(), allow_inside, frozenset(excluded), self.files.strengths()
+        )
         self._output_dir = output.resolve() if output else default_output_dir(sources[0])
         return BatchJob(sources, options, model, self.options.device.currentText(), self.options.passes_value())
 
@@ -427,6 +431,23 @@ class MainWindow(QMainWindow):
         failed = frozenset(self.files.entry(row).path for row in range(self.files.rowCount()) if self.files.entry(row).status == "failed")
         if failed:
             self._start(only=failed)
+
+    def _selected_path(self) -> Path | None:
+        current = self.file_view.currentIndex()
+        return self.files.entry(current.row()).path if current.isValid() else None
+
+    @Slot()
+    def set_own_strength(self) -> None:
+        """The strength in the panel (as the preview shows it) becomes this photo's own, whatever the panel says later."""
+        path = self._selected_path()
+        if path is not None:
+            self.files.set_strength(path, self.options.strength_value())
+
+    @Slot()
+    def clear_own_strength(self) -> None:
+        path = self._selected_path()
+        if path is not None:
+            self.files.set_strength(path, None)
 
     @Slot()
     def remove_selected(self) -> None:

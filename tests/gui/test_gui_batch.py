@@ -656,3 +656,31 @@ def test_a_long_batch_that_ends_while_the_user_is_elsewhere_asks_for_attention(m
     assert alerted == []  # short: no fuss
     window._notify_if_away(Summary(total=3, done=3, seconds=600.0))
     assert alerted == [window] and "Finished: 3 done" in window.statusBar().currentMessage()
+
+
+def test_a_photos_own_strength_reaches_the_engine_and_the_others_keep_the_panels(
+    qtbot, make_window: WindowFactory, photo_folder, monkeypatch
+) -> None:
+    from denoiser_app.core.engine import Denoiser
+
+    folder = photo_folder(count=3)
+    window = make_window()
+    window.add_inputs([folder])
+    window.options.auto_strength.setChecked(False)
+    window.options.strength.setValue(30)
+    window.file_view.select_path(window.files.entry(2).path)
+    window.own_strength_action.trigger()  # the night shot gets 30
+    assert window.files.entry(2).status_text() == "Own strength 30"
+    window.options.auto_strength.setChecked(True)
+    window.options.auto_percent.setValue(70)  # the rest: 70% of Auto
+    used: dict[str, object] = {}
+    original = Denoiser.denoise
+
+    def recording(self, image, strength="auto", *args, **kwargs):
+        used[f"{image.shape[1]}x{len(used)}"] = strength
+        return original(self, image, strength, *args, **kwargs)
+
+    monkeypatch.setattr(Denoiser, "denoise", recording)
+    run_to_end(qtbot, window)
+    assert list(used.values()) == ["70%", "70%", 30.0]
+    window.summary_dialog.close()
