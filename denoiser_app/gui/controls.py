@@ -79,12 +79,16 @@ class OptionsPanel(QWidget):
     preview_settings_changed = Signal()
     choose_output = Signal()
     choose_model_file = Signal()
+    preset_chosen = Signal(str)
+    save_preset = Signal()
+    delete_preset = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._last_model: str | None = None  # the model chosen before "Other model file…"
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._build_presets())
         layout.addWidget(self._build_cleaning())
         layout.addWidget(self._build_output())
         self.advanced = QCollapsible("Advanced", expandedIcon="\u25be", collapsedIcon="\u25b8")
@@ -96,6 +100,39 @@ class OptionsPanel(QWidget):
         self._update_enabled()
 
     # -- building --------------------------------------------------------------
+
+    def _build_presets(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.presets = QComboBox()
+        self.presets.setToolTip("Saved settings: strength, keep grain, model, output. Choose one to apply it.")
+        self.presets.activated.connect(self._on_preset_activated)
+        save = QPushButton("Save\u2026")
+        save.setToolTip("Save the settings below as a preset")
+        save.clicked.connect(self.save_preset)
+        self.delete_preset_button = QPushButton("Delete")
+        self.delete_preset_button.clicked.connect(lambda: self.delete_preset.emit(self.presets.currentText()))
+        row.addWidget(QLabel("Preset:"))
+        row.addWidget(self.presets, 1)
+        row.addWidget(save)
+        row.addWidget(self.delete_preset_button)
+        self.set_presets([])
+        return row
+
+    def set_presets(self, names: list[str], current: str = "") -> None:
+        self.presets.blockSignals(True)
+        self.presets.clear()
+        self.presets.addItem("Choose a preset\u2026" if names else "No presets yet", "")
+        for name in names:
+            self.presets.addItem(name, name)
+        self.presets.setCurrentIndex(max(0, self.presets.findData(current)))
+        self.presets.blockSignals(False)
+        self.delete_preset_button.setEnabled(bool(current))
+
+    def _on_preset_activated(self, index: int) -> None:
+        name = str(self.presets.itemData(index) or "")
+        self.delete_preset_button.setEnabled(bool(name))
+        if name:
+            self.preset_chosen.emit(name)
 
     def _build_cleaning(self) -> QGroupBox:
         box = QGroupBox("Noise removal")

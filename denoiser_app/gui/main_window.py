@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragLeaveEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
+    QInputDialog,
     QFrame,
     QLabel,
     QMainWindow,
@@ -32,7 +33,7 @@ from denoiser_app.core.batch import (
     unread_photo_reason,
 )
 from denoiser_app.core.imageio import SUPPORTED_SUFFIXES
-from denoiser_app.core.models import list_models
+from denoiser_app.core.models import DEFAULT_MODEL, list_models
 from denoiser_app.core.progress import Stage, Update
 from denoiser_app.gui.about_dialog import AboutDialog
 from denoiser_app.gui.controls import InputBar, OptionsPanel
@@ -146,7 +147,38 @@ class MainWindow(QMainWindow):
         self.train_action = self._action("&Tools", "&Train on My Photos…", self.show_training_dialog)
         self.about_action = self._action("&Help", "&About Denoiser", self.show_about)
 
+    def _connect_presets(self) -> None:
+        self.options.preset_chosen.connect(self.apply_preset)
+        self.options.save_preset.connect(self.ask_and_save_preset)
+        self.options.delete_preset.connect(self.delete_preset)
+        self.options.set_presets(self.settings.presets.names())
+
+    def apply_preset(self, name: str) -> None:
+        preset = self.settings.presets.get(name)
+        self.options.load(preset)
+        self.options.select_model(preset.model or DEFAULT_MODEL)
+        self.statusBar().showMessage(f"Preset \u201c{name}\u201d applied.", 5000)
+
+    def save_preset(self, name: str) -> None:
+        self.options.store(self.settings.presets.get(name))
+        self.settings.sync()
+        self.options.set_presets(self.settings.presets.names(), name.strip())
+
+    def ask_and_save_preset(self) -> None:
+        name, ok = QInputDialog.getText(self, "Save Preset", "Name for these settings (strength, keep grain, model, output):")
+        if ok and name.strip():
+            try:
+                self.save_preset(name)
+            except ValueError as error:
+                show_error(self, f"That name cannot be used: {error}.")
+
+    def delete_preset(self, name: str) -> None:
+        if name:
+            self.settings.presets.delete(name)
+            self.options.set_presets(self.settings.presets.names())
+
     def _connect(self) -> None:
+        self._connect_presets()
         self.input_bar.add_folder.connect(self.choose_input_folder)
         self.input_bar.add_files.connect(self.choose_input_files)
         self.input_bar.clear.connect(self.clear_inputs)

@@ -78,8 +78,10 @@ class Option(Generic[T]):
 class _Group:
     prefix = ""
 
-    def __init__(self, store: QSettings) -> None:
+    def __init__(self, store: QSettings, prefix: str | None = None) -> None:
         self.store = store
+        if prefix is not None:
+            self.prefix = prefix
 
     def reset(self) -> None:
         self.store.remove(self.prefix)
@@ -127,6 +129,32 @@ class UiState(_Group):
     training_noise = Option("training_noise", "camera", str, ("camera", "gaussian", "mixed"))
 
 
+PRESETS = "presets"
+
+
+class Presets:
+    """Named sets of preferences (strength, keep grain, model, output...), each a Preferences under ``presets/<name>``."""
+
+    def __init__(self, store: QSettings) -> None:
+        self.store = store
+
+    def names(self) -> list[str]:
+        self.store.beginGroup(PRESETS)
+        try:
+            return sorted(self.store.childGroups(), key=str.casefold)
+        finally:
+            self.store.endGroup()
+
+    def get(self, name: str) -> Preferences:
+        """The preset ``name`` (to fill from the panel, or to load it from)."""
+        if not name.strip() or any(c in name for c in "/\\"):
+            raise ValueError("a preset name may not be empty or hold / or \\")
+        return Preferences(self.store, f"{PRESETS}/{name.strip()}")
+
+    def delete(self, name: str) -> None:
+        self.get(name).reset()
+
+
 class Settings:
     """The app's settings file: ``preferences`` and ``state``.
 
@@ -140,6 +168,7 @@ class Settings:
             self.store = QSettings(str(path), QSettings.Format.IniFormat)
         self.preferences = Preferences(self.store)
         self.state = UiState(self.store)
+        self.presets = Presets(self.store)
 
     @property
     def path(self) -> Path:

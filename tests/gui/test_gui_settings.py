@@ -322,3 +322,35 @@ def test_bundled_models_have_friendly_names_and_the_baseline_says_it_is_weaker(m
     assert "baseline" in labels["seed-cae"] and "weaker" in labels["seed-cae"]
     index = combo.findData("nmunet-wide")
     assert combo.itemData(index, Qt.ItemDataRole.ToolTipRole).startswith("nmunet-wide")
+
+
+def test_a_preset_saves_the_panel_and_brings_it_back_in_a_later_session(make_window: WindowFactory, tiny_model: Path) -> None:
+    window = make_window()
+    options = window.options
+    options.auto_strength.setChecked(True)
+    options.auto_percent.setValue(70)
+    options.keep_grain.setValue(15)
+    options.format.setCurrentIndex(options.format.findData("tiff"))
+    window.save_preset("Weddings")
+    options.auto_percent.setValue(150)
+    options.keep_grain.setValue(0)
+    options.format.setCurrentIndex(options.format.findData("jpeg"))
+    window.close()
+
+    again = make_window(size=None)
+    options = again.options
+    assert options.presets.findData("Weddings") >= 0
+    again.apply_preset("Weddings")
+    assert (options.auto_percent.value(), options.keep_grain.value(), options.format.currentData()) == (70, 15, "tiff")
+    assert options.strength_value() == "70%" and options.model_reference() == str(tiny_model)
+    again.delete_preset("Weddings")
+    assert options.presets.findData("Weddings") < 0
+
+
+def test_a_preset_name_cannot_hide_a_path(settings_path: Path) -> None:
+    import pytest as _pytest
+
+    settings = Settings(settings_path)
+    for name in ("", "  ", "a/b", "a\\b"):
+        with _pytest.raises(ValueError):
+            settings.presets.get(name)
