@@ -487,3 +487,27 @@ def test_planned_work_reads_megapixels_from_headers_and_counts_nothing_for_outpu
     write_png(plan.files[2].destination, noisy_photo(10, 10, 3))  # c.png was cleaned by an earlier run
     assert planned_work(plan, options()) == pytest.approx((0.02, 0.12, 0.0, 0.12))  # d: the (upper) median of the others
     assert planned_work(plan, options(overwrite=True))[2] == pytest.approx(0.0001)
+
+
+def test_the_next_photo_is_read_while_the_current_one_is_denoised(tmp_path: Path, tiny_model: Path, monkeypatch) -> None:
+    import threading
+
+    folder = tmp_path / "shoot"
+    for index in range(3):
+        write_png(folder / f"p{index}.png", noisy_photo(24, 24, index))
+    (folder / "p3.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    real_read = batch_module.read_image
+    readers: dict[str, str] = {}
+
+    def recording_read(path, *args, **kwargs):
+        readers[Path(path).name] = threading.current_thread().name
+        return real_read(path, *args, **kwargs)
+
+    monkeypatch.setattr(batch_module, "read_image", recording_read)
+    plan = plan_batch([folder], options())
+    results = list(run_batch(plan, load_denoiser(tiny_model, "cpu"), options()))
+    assert [r.status for r in results] == ["done", "done", "done", "failed"]
+    assert "truncated or corrupt" in results[3].reason or "not an image" in results[3].reason
+    assert readers["p0.png"] == threading.current_thread().name  # the first has nothing to overlap with
+    assert all(readers[name].startswith("read-ahead") for name in ("p1.png", "p2.png", "p3.png"))
+    assert not [t for t in threading.enumerate() if t.name.startswith("read-ahead")]  # the reader is closed
