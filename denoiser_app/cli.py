@@ -20,6 +20,7 @@ from denoiser_app.core.batch import (
 )
 from denoiser_app.core.engine import (
     DEFAULT_PASSES,
+    DEVICES,
     Denoiser,
     DEFAULT_TILE,
     PASS_CHOICES,
@@ -78,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="blend this share (0-100) of the removed noise back in, for a natural grain (default 0)",
     )
     parser.add_argument("--model", default=None, help=f"model name or .pt file (default: {DEFAULT_MODEL})")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument("--device", choices=DEVICES, default="auto", help="auto: CUDA, else Apple's Metal GPU (mps), else the CPU")
     parser.add_argument("--tile", type=int, default=DEFAULT_TILE, help=f"tile size in pixels (default {DEFAULT_TILE})")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     parser.add_argument(

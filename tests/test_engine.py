@@ -137,12 +137,25 @@ def test_parse_strength() -> None:
 
 def test_devices() -> None:
     assert pick_device("cpu").type == "cpu"
-    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    expected = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+    assert pick_device("auto").type == expected
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA"):
             pick_device("cuda")
     with pytest.raises(ValueError):
         pick_device("tpu")
+
+
+def test_apple_silicon_gpu_is_chosen_by_auto_when_there_is_no_cuda(monkeypatch) -> None:
+    from denoiser_app.core import engine
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(engine, "_mps_available", lambda: True)
+    assert pick_device("auto").type == "mps" and "mps" in engine.available_devices()
+    monkeypatch.setattr(engine, "_mps_available", lambda: False)
+    assert pick_device("auto").type == "cpu" and "mps" not in engine.available_devices()
+    with pytest.raises(RuntimeError, match="MPS"):
+        pick_device("mps")
 
 
 def test_unknown_model_name_lists_the_available(tmp_path) -> None:

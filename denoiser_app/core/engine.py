@@ -47,14 +47,25 @@ PASS_CHOICES = (1, 2, 4, 8)
 DEFAULT_PASSES = 2
 
 
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _mps_available() -> bool:
+    """Apple-silicon GPUs through Metal."""
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
 def pick_device(device: str) -> torch.device:
-    """``auto`` picks CUDA when it is available, else the CPU."""
+    """``auto`` picks CUDA when it is available, else Apple's Metal GPU (MPS), else the CPU."""
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if _mps_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("CUDA was requested but no CUDA device is available.")
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu or cuda, not {device!r}")
+    if device == "mps" and not _mps_available():
+        raise RuntimeError("MPS (Apple-silicon GPU) was requested but is not available here.")
     return torch.device(device)
 
 
@@ -77,7 +88,7 @@ def pick_dtype(precision: str, device: torch.device) -> torch.dtype:
 
 
 def available_devices() -> list[str]:
-    return ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    return ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else []) + (["mps"] if _mps_available() else [])
 
 
 def parse_strength(text: str) -> Strength:
@@ -184,7 +195,8 @@ class Denoiser:
             frozen = torch.jit.freeze(module)
             # oneDNN's bf16 kernels are already chosen for channels-last input;
             # this pass only pays off (and only applies) in float32.
-            self.module = torch.jit.optimize_for_inference(frozen) if self.dtype == torch.float32 else frozen
+            cpu_float32 = self.dtype == torch.float32 and self.device.type == "cpu"
+            self.module = torch.jit.optimize_for_inference(frozen) if cpu_float32 else frozen
 
     def _load_estimator(self, info: ModelInfo) -> torch.jit.ScriptModule | None:
         """The learned noise-level estimator the model names for Auto, frozen; None for the patch-PCA estimate."""
