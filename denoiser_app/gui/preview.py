@@ -274,18 +274,20 @@ class PreviewWidget(QWidget):
         super().mouseReleaseEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in BEFORE_KEYS and not event.isAutoRepeat():
-            self.holding_before = True
-            self.update()
-        else:
+        if not self._hold_before(event, True):
             super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
-        if event.key() in BEFORE_KEYS and not event.isAutoRepeat():
-            self.holding_before = False
-            self.update()
-        else:
+        if not self._hold_before(event, False):
             super().keyReleaseEvent(event)
+
+    def _hold_before(self, event: QKeyEvent, held: bool) -> bool:
+        """B or \\ down shows the whole view before, up shows after again; whether the key was one of them."""
+        if event.key() not in BEFORE_KEYS or event.isAutoRepeat():
+            return False
+        self.holding_before = held
+        self.update()
+        return True
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if self._fit:

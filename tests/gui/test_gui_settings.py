@@ -114,13 +114,19 @@ def test_time_left_counts_from_the_rate_so_far() -> None:
     assert describe_time_left(3.0) == "a few seconds left"
 
 
-def test_time_left_goes_by_megapixels_so_one_large_photo_outweighs_several_small_ones(qtbot) -> None:
-    now = [0.0]
+def running_panel(qtbot, now: list[float], work: tuple[float, ...]) -> RunPanel:
+    """A run panel on a simulated clock, started on photos of ``work`` megapixels."""
     panel = RunPanel(clock=lambda: now[0])
     qtbot.addWidget(panel)
-    panel.begin(4)
-    panel.set_total(4)
-    panel.set_work((24.0, 1.0, 1.0, 1.0))  # 27 MP in all
+    panel.begin(len(work))
+    panel.set_total(len(work))
+    panel.set_work(work)
+    return panel
+
+
+def test_time_left_goes_by_megapixels_so_one_large_photo_outweighs_several_small_ones(qtbot) -> None:
+    now = [0.0]
+    panel = running_panel(qtbot, now, (24.0, 1.0, 1.0, 1.0))  # 27 MP in all
     panel.file_started(0, 4, "big.jpg")
     now[0] = 60.0
     panel.tiles(5, 10)  # 12 MP in 60 s: 5 s per MP, 15 MP to go
@@ -134,11 +140,7 @@ def test_time_left_goes_by_megapixels_so_one_large_photo_outweighs_several_small
 
 def test_time_left_after_a_resume_ignores_the_photos_skipped_at_once(qtbot) -> None:
     now = [0.0]
-    panel = RunPanel(clock=lambda: now[0])
-    qtbot.addWidget(panel)
-    panel.begin(3)
-    panel.set_total(3)
-    panel.set_work((0.0, 6.0, 6.0))  # the first photo's output exists
+    panel = running_panel(qtbot, now, (0.0, 6.0, 6.0))  # the first photo's output exists
     panel.file_started(0, 3, "done-before.jpg")
     now[0] = 0.1
     panel.file_started(1, 3, "a.jpg")
