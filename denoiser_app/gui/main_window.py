@@ -33,6 +33,7 @@ from denoiser_app.core.batch import (
     unread_photo_reason,
 )
 from denoiser_app.core.imageio import SUPPORTED_SUFFIXES
+from denoiser_app.core.imageio import probe_megapixels
 from denoiser_app.core.models import DEFAULT_MODEL, list_models
 from denoiser_app.core.progress import Stage, Update
 from denoiser_app.gui.about_dialog import AboutDialog
@@ -68,6 +69,8 @@ class MainWindow(QMainWindow):
         self._megapixels = 0.0
         self._seconds = 0.0
         self._closing = False  # the window is going: late signals of a stopped run change nothing
+        self._preview_speed: float | None = None  # megapixels per second of the last preview, with these settings
+        self._megapixels_of: dict[Path, float] = {}  # header sizes, read once per photo
 
         self.files = FileListModel(self)
         self.runner = BatchRunner(self)
@@ -198,6 +201,8 @@ class MainWindow(QMainWindow):
         self.live_preview.failed.connect(self._on_preview_failed)
         self.live_preview.busy.connect(self.preview.set_busy)
         self.live_preview.outdated.connect(self.preview.clear_denoised)
+        self.live_preview.timed.connect(self._on_preview_timed)
+        self.files.modelReset.connect(self._show_time_estimate)
         self.live_preview.estimated.connect(lambda _path, sigma: self.options.show_estimate(sigma))
 
         self.run_panel.start_button.clicked.connect(self.start_batch)
@@ -400,6 +405,20 @@ class MainWindow(QMainWindow):
         if row is None or self.files.entry(row).status != "done":
             return None
         return next((item.destination for item in self._plan.files if item.source == path), None)
+
+    def _on_preview_timed(self, megapixels_per_second: float) -> None:
+        self._preview_speed = megapixels_per_second
+        self._show_time_estimate()
+
+    def _show_time_estimate(self) -> None:
+        if self.runner.is_running():
+            return
+        files = self.files.files()
+        for path in files:
+            if path not in self._megapixels_of:
+                self._megapixels_of[path] = probe_megapixels(path) or 0.0
+        megapixels = sum(self._megapixels_of[path] for path in files)
+        self.run_panel.show_estimate(len(files), megapixels, self._preview_speed)
 
     def _request_after_side(self) -> None:
         # Only the After side is cleaned: the Before side shows the original anyway.

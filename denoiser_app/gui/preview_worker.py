@@ -13,6 +13,7 @@ learned estimator reads, or else one level read on the whole photo.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,6 +118,7 @@ class PreviewWorker(QObject):
     load_failed = Signal(int, str, str, str)  # load id, path, message, details
     estimated = Signal(str, float)  # path, noise level of the whole photo
     computed = Signal(int, object, QImage)  # request id, Region, denoised 8-bit crop
+    timed = Signal(float)  # megapixels per second the last preview was cleaned at, on this computer
     compute_failed = Signal(int, str, str)  # request id, message, details
 
     def __init__(self, latest_load: LatestRequest) -> None:
@@ -197,9 +199,13 @@ class PreviewWorker(QObject):
             bottom = min(height, region.top + region.height + MARGIN)
             right = min(width, region.left + region.width + MARGIN)
             tile = max(128, min(settings.tile, MAX_PREVIEW_TILE))
+            started = time.perf_counter()
             result = denoiser.denoise(
                 pixels[top:bottom, left:right], strength, tile, progress=progress, keep_grain=settings.keep_grain
             )
+            seconds = time.perf_counter() - started
+            if seconds > 0:
+                self.timed.emit((bottom - top) * (right - left) / 1e6 / seconds)
             inner = result.pixels[
                 region.top - top : region.top - top + region.height,
                 region.left - left : region.left - left + region.width,
@@ -221,6 +227,7 @@ class LivePreview(QObject):
     failed = Signal(str, str)  # message, details
     busy = Signal(str)  # what the preview is doing, "" when idle
     outdated = Signal()  # the result shown was made with other settings; a new one is on its way
+    timed = Signal(float)  # megapixels per second of the last preview: this computer's speed with these settings
 
     _load_wanted = Signal(int, str)
     _output_wanted = Signal(int, str)
@@ -258,6 +265,7 @@ class LivePreview(QObject):
         self._worker.load_failed.connect(self._on_load_failed)
         self._worker.estimated.connect(self._on_estimated)
         self._worker.computed.connect(self._on_computed)
+        self._worker.timed.connect(self.timed)
         self._worker.compute_failed.connect(self._on_compute_failed)
         self._thread.finished.connect(self._worker.deleteLater)
         self._thread.start()

@@ -78,6 +78,15 @@ class RunPanel(QWidget):
     def overall_fraction(self) -> float:
         return self.overall.value() / STEPS
 
+    def show_estimate(self, photos: int, megapixels: float, megapixels_per_second: float | None) -> None:
+        """Before Start: how long the listed photos should take here, from the preview's measured speed."""
+        if photos == 0 or not megapixels_per_second:
+            self.overall.setFormat("Ready")
+            return
+        seconds = megapixels / megapixels_per_second
+        left = describe_time_left(seconds).removesuffix(" left")
+        self.overall.setFormat(f"Ready \u2014 {left} for {photos} photo{'s' if photos != 1 else ''} on this computer")
+
     def set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)

@@ -356,3 +356,21 @@ def test_a_preset_name_cannot_hide_a_path(settings_path: Path) -> None:
     for name in ("", "  ", "a/b", "a\\b"):
         with _pytest.raises(ValueError):
             settings.presets.get(name)
+
+
+def test_before_start_the_bar_says_how_long_the_listed_photos_should_take_here(qtbot) -> None:
+    panel = RunPanel()
+    qtbot.addWidget(panel)
+    panel.show_estimate(16, 192.0, None)
+    assert panel.overall.format() == "Ready"  # nothing measured yet
+    panel.show_estimate(16, 192.0, 0.8)  # 240 s
+    assert panel.overall.format() == "Ready \u2014 about 4 min for 16 photos on this computer"
+
+
+def test_the_preview_measures_the_speed_the_estimate_before_start_uses(qtbot, make_window: WindowFactory, photo_folder) -> None:
+    window = make_window()
+    with qtbot.waitSignal(window.live_preview.timed, timeout=30_000) as timed:
+        window.add_inputs([photo_folder(count=3)])
+    assert timed.args[0] > 0
+    qtbot.waitUntil(lambda: "on this computer" in window.run_panel.overall.format(), timeout=5_000)
+    assert "for 3 photos" in window.run_panel.overall.format()
