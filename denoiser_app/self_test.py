@@ -128,7 +128,7 @@ def check_fine_tune_save_and_reload(workdir: Path) -> str:
     output = denoiser.denoise(crop[:64, :64], 10.0).pixels
     if output.shape != (64, 64, 3) or not np.isfinite(output).all():
         raise CheckFailed("the reloaded fine-tuned model gave no usable output")
-    return f"fine-tuned {result['step']} steps, saved as TorchScript and reloaded"
+    return f"fine-tuned {result.step} steps, saved as TorchScript and reloaded"
 
 
 def check_main_window(workdir: Path) -> str:
