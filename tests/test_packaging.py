@@ -90,3 +90,18 @@ def test_the_build_workflow_is_where_github_runs_it() -> None:
     workflows = ROOT / ".github" / "workflows"
     assert (workflows / "build.yml").is_file()
     assert not (ROOT / "packaging" / "ci" / "build.yml").exists()
+
+
+def test_the_licence_notices_name_every_bundled_package_and_carry_their_files(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "packaging"))
+    try:
+        from licenses import BUNDLED, write_notices
+    finally:
+        sys.path.remove(str(ROOT / "packaging"))
+    assert write_notices(tmp_path / "licenses") == list(BUNDLED)
+    summary = (tmp_path / "licenses" / "THIRD-PARTY.md").read_text()
+    for name in ("torch", "PySide6-Essentials", "rawpy", "pillow-heif"):
+        assert f"| {name} |" in summary
+    assert "LGPL" in summary and "x265" in summary
+    assert list((tmp_path / "licenses" / "rawpy").rglob("LICENSE.LibRaw"))  # LibRaw's own terms travel with it
+    assert "licence_datas()" in (ROOT / "packaging" / "denoiser.spec").read_text()

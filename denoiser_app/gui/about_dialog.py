@@ -8,7 +8,8 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTextBrowser, Q
 
 from denoiser_app import __version__
 from denoiser_app.core.modelfile import ModelFileError, ModelInfo, read_metadata
-from denoiser_app.core.models import DEFAULT_MODEL, resolve_model
+from denoiser_app.core.models import DEFAULT_MODEL, resolve_model, resources_dir
+from denoiser_app.gui.summary_dialog import open_folder
 
 
 def model_card(model: str | None) -> str:
@@ -52,5 +53,15 @@ class AboutDialog(QDialog):
         layout.addWidget(self.card, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
+        notices = licence_notices()
+        if notices is not None:  # the frozen app ships them (packaging/licenses.py)
+            self.licences_button = buttons.addButton("Third-Party Licences", QDialogButtonBox.ButtonRole.HelpRole)
+            self.licences_button.clicked.connect(lambda: open_folder(notices, self))
         layout.addWidget(buttons)
         self.resize(560, 480)
+
+
+def licence_notices() -> Path | None:
+    """The folder of third-party licence notices bundled with the app, if this is a build that has one."""
+    folder = resources_dir().parent / "licenses"
+    return folder if (folder / "THIRD-PARTY.md").is_file() else None
