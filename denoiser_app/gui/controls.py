@@ -66,9 +66,11 @@ class InputBar(QWidget):
         self.recursive.setToolTip("Also clean photos in folders inside the folders you add; the output mirrors them.")
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for column, widget in enumerate((self.folder_button, self.files_button, self.clear_button)):
-            layout.addWidget(widget, 0, column)
-        layout.addWidget(self.recursive, 1, 0, 1, 3)
+        # Two rows, so the photo list can be narrow and leave the preview most of the window.
+        layout.addWidget(self.folder_button, 0, 0)
+        layout.addWidget(self.files_button, 0, 1)
+        layout.addWidget(self.recursive, 1, 0)
+        layout.addWidget(self.clear_button, 1, 1)
         self.folder_button.clicked.connect(self.add_folder)
         self.files_button.clicked.connect(self.add_files)
         self.clear_button.clicked.connect(self.clear)

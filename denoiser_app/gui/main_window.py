@@ -50,6 +50,7 @@ from denoiser_app.gui.summary_dialog import SummaryDialog, open_folder
 from denoiser_app.gui.worker import BatchJob, BatchRunner
 
 T = TypeVar("T")
+SIDE_PANEL_WIDTH = 360  # a folded side panel comes back this wide if it had no width of its own
 LONG_BATCH_SECONDS = 60.0  # a batch this long gets a notification when it ends
 
 
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self._closing = False  # the window is going: late signals of a stopped run change nothing
         self._preview_speed: float | None = None  # megapixels per second of the last preview, with these settings
         self._megapixels_of: dict[Path, float] = {}  # header sizes, read once per photo
+        self._folded_width: dict[int, int] = {}  # splitter index -> width before it was folded away
 
         self.files = FileListModel(self)
         self.runner = BatchRunner(self)
@@ -100,10 +102,11 @@ class MainWindow(QMainWindow):
         options_scroll.setMinimumWidth(260)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setChildrenCollapsible(False)
+        # The side panels fold away when dragged to the edge (or from the View menu); the preview never does.
         for widget, stretch in ((left, 0), (self.preview, 1), (options_scroll, 0)):
             self.splitter.addWidget(widget)
             self.splitter.setStretchFactor(self.splitter.count() - 1, stretch)
+        self.splitter.setCollapsible(1, False)
 
         self.run_panel = RunPanel()
         central = QWidget()
@@ -147,6 +150,8 @@ class MainWindow(QMainWindow):
         self.fit_action = self._action("&View", "&Fit", self.preview.fit, "Ctrl+0")
         self.actual_size_action = self._action("&View", "&100%", lambda: self.preview.set_zoom(1.0), "Ctrl+1")
         self.double_size_action = self._action("&View", "&200%", lambda: self.preview.set_zoom(2.0), "Ctrl+2")
+        self.toggle_files_action = self._action("&View", "Show or Hide the &Photo List", lambda: self.toggle_panel(0), "Ctrl+Shift+L")
+        self.toggle_options_action = self._action("&View", "Show or Hide the &Settings", lambda: self.toggle_panel(2), "Ctrl+Shift+S")
         self.train_action = self._action("&Tools", "&Train on My Photos…", self.show_training_dialog)
         self.about_action = self._action("&Help", "&About Denoiser", self.show_about)
 
@@ -380,6 +385,18 @@ class MainWindow(QMainWindow):
             self._splitter_restored = True
             side = self.options.sizeHint().width() + 30
             self.splitter.setSizes([side, max(300, self.splitter.width() - 2 * side), side])
+
+    def toggle_panel(self, index: int) -> None:
+        """Fold a side panel away to give the preview its room, or bring it back."""
+        sizes = self.splitter.sizes()
+        if sizes[index] > 0:
+            self._folded_width[index] = sizes[index]
+            sizes[1] += sizes[index]
+            sizes[index] = 0
+        else:
+            width = self._folded_width.get(index, SIDE_PANEL_WIDTH)
+            sizes[index], sizes[1] = width, max(300, sizes[1] - width)
+        self.splitter.setSizes(sizes)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -374,3 +374,15 @@ def test_the_preview_measures_the_speed_the_estimate_before_start_uses(qtbot, ma
     assert timed.args[0] > 0
     qtbot.waitUntil(lambda: "on this computer" in window.run_panel.overall.format(), timeout=5_000)
     assert "for 3 photos" in window.run_panel.overall.format()
+
+
+def test_the_side_panels_fold_away_for_the_preview_and_come_back(make_window: WindowFactory) -> None:
+    window = make_window()
+    before = window.splitter.sizes()
+    window.toggle_options_action.trigger()
+    window.toggle_files_action.trigger()
+    folded = window.splitter.sizes()
+    assert folded[0] == folded[2] == 0 and folded[1] > before[1]
+    window.toggle_files_action.trigger()
+    window.toggle_options_action.trigger()
+    assert window.splitter.sizes() == before
