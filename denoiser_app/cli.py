@@ -246,7 +246,7 @@ def run(args: argparse.Namespace, options: BatchOptions, progress: BarProgress, 
         return 2
     assert isinstance(started, JobStarted)
     plan, denoiser = started.plan, started.denoiser
-    summary.total = Summary.for_plan(plan).total
+    summary.total = plan.total
     # Existing outputs are skipped at once, so only the rest count towards the time left.
     to_process = {f.source for f in plan.files if options.overwrite or not f.destination.exists()}
     if not args.quiet:

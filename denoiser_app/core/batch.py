@@ -33,9 +33,8 @@ from denoiser_app.core.progress import Cancelled, Progress, Stage
 
 JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 OUTPUT_FOLDER_SUFFIX = "-denoised"
-# Camera raw files are read when rawpy (LibRaw) is installed; otherwise they are
-# named to the user rather than passed over in silence.
-CAMERA_RAW_SUFFIXES = RAW_SUFFIXES
+# Camera raw files (RAW_SUFFIXES) are read when rawpy (LibRaw) is installed;
+# otherwise they are named to the user rather than passed over in silence.
 OTHER_PHOTO_SUFFIXES = frozenset({".avif", ".jxl", ".jp2", ".psd", ".gif"})
 READ_FORMATS = "JPEG, PNG, TIFF, WebP, BMP, HEIC" + (" and camera raw" if rawpy_available() else "")
 
@@ -74,6 +73,11 @@ class Plan:
     problems: tuple[tuple[Path, str], ...] = ()
     # Photos found in the input folders in formats that are not read (camera raw…), with the reason.
     passed_over: tuple[tuple[Path, str], ...] = ()
+
+    @property
+    def total(self) -> int:
+        """Every file the run was given: the photos planned, the inputs with problems, the photos passed over."""
+        return len(self.files) + len(self.problems) + len(self.passed_over)
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,7 @@ class Summary:
 
     @classmethod
     def for_plan(cls, plan: Plan) -> Summary:
-        return cls(total=len(plan.files) + len(plan.problems) + len(plan.passed_over))
+        return cls(total=plan.total)
 
     def add(self, result: FileResult) -> None:
         if result.status == FileStatus.DONE:
@@ -206,17 +210,21 @@ def is_image_name(path: Path) -> bool:
 def unread_photo_reason(path: Path) -> str | None:
     """Why a photo file is not cleaned, for kinds of photo that are not read; None for anything else."""
     suffix = path.suffix.lower()
-    if is_junk(path) or suffix not in CAMERA_RAW_SUFFIXES | OTHER_PHOTO_SUFFIXES:
+    if is_junk(path) or suffix not in RAW_SUFFIXES | OTHER_PHOTO_SUFFIXES:
         return None
-    if suffix in CAMERA_RAW_SUFFIXES:
+    if suffix in RAW_SUFFIXES:
         return f"camera raw ({suffix}) needs rawpy, which is not installed: export it to 16-bit TIFF, then clean the TIFF"
     return f"{suffix} files are not read: save it as JPEG, PNG or 16-bit TIFF first"
 
 
+def source_folder(source: Path) -> Path:
+    """The folder an input stands for: itself, or the folder holding a single photo."""
+    return source if source.is_dir() else source.parent
+
+
 def default_output_dir(source: Path) -> Path:
     """``<folder>-denoised`` beside a folder; for a single file, beside the file's folder."""
-    folder = source if source.is_dir() else source.parent
-    folder = folder.resolve()
+    folder = source_folder(source).resolve()
     if folder.parent == folder:
         raise ValueError(f"{folder} is the root of a drive; choose an output folder")
     return folder.parent / f"{folder.name}{OUTPUT_FOLDER_SUFFIX}"
@@ -270,7 +278,7 @@ def plan_batch(inputs: Iterable[Path], options: BatchOptions) -> Plan:
                 problems.append((given, "does not exist"))
                 continue
             out_root = Path(options.output_dir).resolve() if options.output_dir else default_output_dir(given)
-            root = given.resolve() if given.is_dir() else given.resolve().parent
+            root = source_folder(given.resolve())
             if is_inside(out_root, root) and not options.allow_inside_input:
                 problems.append((given, f"output folder {out_root} is inside the input folder; choose another"))
                 continue

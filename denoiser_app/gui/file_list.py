@@ -23,7 +23,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QStyle, QTreeView, QWidget
 
-from denoiser_app.core.batch import CAMERA_RAW_SUFFIXES, FolderScan, is_image_name, scan_folder
+from denoiser_app.core.batch import FolderScan, is_image_name, scan_folder
+from denoiser_app.core.imageio.raw import RAW_SUFFIXES
 from denoiser_app.core.engine import Strength, auto_share
 from denoiser_app.gui.errors import describe_error
 from denoiser_app.gui.imaging import thumbnail
@@ -65,8 +66,8 @@ def list_images(source: Path, recursive: bool) -> FolderScan:
 
 def describe_unread(paths: Sequence[Path]) -> str:
     """Passed-over photos counted by kind, e.g. "3 camera raw files (.CR2): export raw files to 16-bit TIFF first"."""
-    raw = [p for p in paths if p.suffix.lower() in CAMERA_RAW_SUFFIXES]
-    other = [p for p in paths if p.suffix.lower() not in CAMERA_RAW_SUFFIXES]
+    raw = [p for p in paths if p.suffix.lower() in RAW_SUFFIXES]
+    other = [p for p in paths if p.suffix.lower() not in RAW_SUFFIXES]
     parts = []
     if raw:
         parts.append(f"{_count(raw, 'camera raw file')} ({_suffixes(raw)}): export raw files to 16-bit TIFF first")

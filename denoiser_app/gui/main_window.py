@@ -30,6 +30,7 @@ from denoiser_app.core.batch import (
     default_output_dir,
     is_image_name,
     is_inside,
+    source_folder,
     unread_photo_reason,
 )
 from denoiser_app.core.imageio import SUPPORTED_SUFFIXES
@@ -253,12 +254,8 @@ class MainWindow(QMainWindow):
         state.advanced_open = self.options.advanced.isExpanded()
         state.output_dir = self.options.output_dir.text().strip()
         if state.output_dir and self.files.sources:
-            state.output_dir_for = str(self._shoot_folder(self.files.sources[0]))
+            state.output_dir_for = str(source_folder(self.files.sources[0]))
         self.settings.sync()
-
-    @staticmethod
-    def _shoot_folder(source: Path) -> Path:
-        return source if source.is_dir() else source.parent
 
     # -- inputs -----------------------------------------------------------------------------------
 
@@ -290,13 +287,13 @@ class MainWindow(QMainWindow):
             return 0
         added = 0
         if usable and not self.files.sources:
-            self._forget_output_of_another_shoot(self._shoot_folder(usable[0].resolve()))
+            self._forget_output_of_another_shoot(source_folder(usable[0].resolve()))
         if usable:
             unread_before = set(self.files.unread)
             added = self._relisting(lambda: self.files.add_sources(usable))
             unread += [p for p in self.files.unread if p not in unread_before]
             first = usable[0]
-            self.settings.state.last_input_dir = str(first if first.is_dir() else first.parent)
+            self.settings.state.last_input_dir = str(source_folder(first))
             self._update_output_placeholder()
         photos = f"Added {added} photo{'s' if added != 1 else ''}."
         if unread and not added:
@@ -478,7 +475,7 @@ class MainWindow(QMainWindow):
         output = self.options.output_folder()
         allow_inside = False
         for source in sources:
-            folder = source if source.is_dir() else source.parent
+            folder = source_folder(source)
             target = (output or default_output_dir(source)).resolve()
             if is_inside(target, folder) and not allow_inside:
                 if not self.confirm_output_inside_input(target, folder):
@@ -521,9 +518,8 @@ class MainWindow(QMainWindow):
     def remove_selected(self) -> None:
         if self.runner.is_running():
             return
-        current = self.file_view.currentIndex()
-        if current.isValid():
-            path = self.files.entry(current.row()).path
+        path = self._selected_path()
+        if path is not None:
             self._relisting(lambda: self.files.remove([path]))
             self.statusBar().showMessage(f"Removed {path.name} from the list; the file is untouched.", 5000)
 

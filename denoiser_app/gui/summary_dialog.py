@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from denoiser_app.core.batch import Summary
+from denoiser_app.core.batch import Summary, source_folder
 from denoiser_app.gui.errors import plain_reason, show_error
 
 
@@ -89,7 +89,7 @@ class SummaryDialog(QDialog):
     def _open_failure_folder(self) -> None:
         path = self._selected_path()
         if path is not None:
-            open_folder(path if path.is_dir() else path.parent, self)
+            open_folder(source_folder(path), self)
 
 
 def open_folder(folder: Path, parent: QWidget | None = None) -> bool:
