@@ -210,7 +210,7 @@ def declared_size(source: bytes | Path, file_format: str) -> tuple[int, int]:
     """(width, height) as the header of a file's bytes (or of the file at a path) declares it, without decoding pixels."""
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
     if file_format == RAW_FORMAT:
-        return raw_size(source if isinstance(source, bytes) else source.read_bytes())
+        return raw_size(source)
     if file_format == "PNG":
         header = source[:24] if isinstance(source, bytes) else _read_head(source, 24)
         return struct.unpack(">II", header[16:24])

@@ -76,6 +76,11 @@ def first_of_many(count: int, things: str) -> str:
     return f"only the first of its {count} {things} was cleaned; the output holds that one alone"
 
 
+def srgb_profile() -> bytes:
+    """An sRGB ICC profile, for pixels this module (or the raw developer) has converted to sRGB."""
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
 def colour_managed(picture: PILImage.Image) -> tuple[PILImage.Image, bytes | None, tuple[str, ...]]:
     """The picture in a mode :func:`samples_from_pillow` takes, the ICC profile describing it, and notes.
 
@@ -90,13 +95,12 @@ def colour_managed(picture: PILImage.Image) -> tuple[PILImage.Image, bytes | Non
     if picture.mode != "CMYK":
         return picture, icc_profile, ()
     if icc_profile:
-        srgb = ImageCms.createProfile("sRGB")
         rgb = ImageCms.profileToProfile(
-            picture, ImageCms.ImageCmsProfile(io.BytesIO(icc_profile)), srgb,
+            picture, ImageCms.ImageCmsProfile(io.BytesIO(icc_profile)), ImageCms.createProfile("sRGB"),
             renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB",
         )
         note = "a CMYK photo: converted to sRGB through its embedded colour profile, cleaned and written as RGB"
-        return rgb, ImageCms.ImageCmsProfile(srgb).tobytes(), (note,)
+        return rgb, srgb_profile(), (note,)
     note = "a CMYK photo without a colour profile: converted to RGB approximately, cleaned and written as RGB"
     return picture.convert("RGB"), None, (note,)
 

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import importlib.util
 import io
+from pathlib import Path
 
 import numpy as np
-from PIL import ImageCms
 
 from denoiser_app.core.imageio.errors import Unreadable
 from denoiser_app.core.imageio.exif import exif_upright
 from denoiser_app.core.imageio.image import Image, ImageMetadata
+from denoiser_app.core.imageio.pillow_formats import srgb_profile
 from denoiser_app.core.imageio.samples import image_from_samples
 
 RAW_SUFFIXES = frozenset({
@@ -39,18 +40,19 @@ def rawpy_available() -> bool:
     return importlib.util.find_spec("rawpy") is not None
 
 
-def _open(data: bytes):
+def _open(source: bytes | Path):
+    """LibRaw on a raw file's bytes, or on the file itself (which it reads only as far as it needs)."""
     import rawpy
 
     try:
-        return rawpy.imread(io.BytesIO(data))
+        return rawpy.imread(io.BytesIO(source) if isinstance(source, bytes) else str(source))
     except rawpy.LibRawError as error:  # unsupported camera, damaged or not a raw file at all
         raise Unreadable(f"not a camera raw file LibRaw can read ({type(error).__name__}: {error})") from None
 
 
-def raw_size(data: bytes) -> tuple[int, int]:
-    """(width, height) of the developed photo, from the raw file's header."""
-    with _open(data) as raw:
+def raw_size(source: bytes | Path) -> tuple[int, int]:
+    """(width, height) of the developed photo, from the raw file's header (bytes in memory, or the file)."""
+    with _open(source) as raw:
         sizes = raw.sizes
         # Turned a quarter (flip 5 or 6), the developed photo is as wide as the sensor is tall.
         return (sizes.height, sizes.width) if sizes.flip in (5, 6) else (sizes.width, sizes.height)
@@ -66,7 +68,7 @@ def read_raw(data: bytes) -> Image:
             )
         except rawpy.LibRawError as error:
             raise Unreadable(f"this camera raw file could not be developed ({error})") from None
-    metadata = ImageMetadata(exif=exif_upright(_camera_exif(data)), icc_profile=_srgb_profile())
+    metadata = ImageMetadata(exif=exif_upright(_camera_exif(data)), icc_profile=srgb_profile())
     return image_from_samples(np.ascontiguousarray(samples), False, RAW_FORMAT, metadata)
 
 
@@ -78,6 +80,3 @@ def _camera_exif(data: bytes) -> bytes | None:
         return None
     return exif_from_tiff(data)
 
-
-def _srgb_profile() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
