@@ -85,7 +85,7 @@ PROGRESS_INTERVAL_SECONDS = 10.0
 PROTOCOL_TITLES = {"float": "float protocol (as in the papers)", "8bit": "8-bit protocol (as the app receives files)"}
 
 PAPER_SIGMAS = (15.0, 25.0, 50.0)
-# From shared/data/README.md (beside the repository) (colour, float protocol); not run here.
+# From the data README (shared/data/README.md beside the repository; colour, float protocol); not run here.
 PAPER_PSNR: dict[str, dict[str, tuple[float, float, float]]] = {
     "CBM3D": {"CBSD68": (33.52, 30.71, 27.38), "Kodak24": (34.28, 31.68, 28.46), "McMaster": (34.06, 31.66, 28.51)},
     "CDnCNN": {"CBSD68": (33.90, 31.24, 27.95), "Kodak24": (34.60, 32.14, 28.95), "McMaster": (33.45, 31.52, 28.62)},

@@ -1,6 +1,6 @@
 """The evaluation protocol of the data README, as small reusable functions, and a command.
 
-Protocol (``shared/data/README.md (beside the repository)``):
+Protocol (the data README, ``shared/data/README.md`` beside the repository):
 
 * the clean image is loaded as 8-bit RGB and converted to float32 in [0, 1];
 * Gaussian noise of standard deviation ``sigma / 255`` is added; image number
