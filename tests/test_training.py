@@ -176,6 +176,18 @@ def test_camera_noise_is_spatially_correlated_unlike_gaussian() -> None:
     assert abs(neighbour_correlation(gauss_noisy)) < 0.05
 
 
+def test_correlated_gaussian_shares_noise_between_channels_and_is_labelled_with_its_true_level() -> None:
+    clean = torch.full((64, 3, 32, 32), 0.5)
+    batch = noise.add_noise(clean, torch.Generator().manual_seed(3), {"correlated_gaussian": 1.0}, quantise_probability=0.0)
+    residual = batch.noisy - clean
+    per_image = [torch.corrcoef(r.flatten(1))[[0, 1, 0], [1, 2, 2]].mean() for r in residual]
+    correlations = torch.stack(per_image)
+    assert correlations.min() > -0.15 and correlations.max() > 0.6, "channel correlation spans none to strong"
+    assert correlations.mean() > 0.3
+    sigma = batch.level[:, 0, 0, 0]
+    torch.testing.assert_close(sigma, residual.flatten(1).std(dim=1) * 255, rtol=0.25, atol=1.0)
+
+
 def test_mix_parsing() -> None:
     assert noise.parse_mix("gaussian:1,camera:3") == {"gaussian": 0.25, "camera": 0.75}
     with pytest.raises(ValueError, match="unknown noise model"):
