@@ -511,3 +511,46 @@ def test_the_next_photo_is_read_while_the_current_one_is_denoised(tmp_path: Path
     assert readers["p0.png"] == threading.current_thread().name  # the first has nothing to overlap with
     assert all(readers[name].startswith("read-ahead") for name in ("p1.png", "p2.png", "p3.png"))
     assert not [t for t in threading.enumerate() if t.name.startswith("read-ahead")]  # the reader is closed
+
+
+def display_p3_profile() -> bytes:
+    """LittleCMS's sRGB profile with its primaries moved to Display P3's (D50-adapted)."""
+    from PIL import ImageCms
+
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    primaries = {b"rXYZ": (0.5151, 0.2412, -0.0011), b"gXYZ": (0.2920, 0.6922, 0.0419), b"bXYZ": (0.1571, 0.0666, 0.7841)}
+    count = int.from_bytes(profile[128:132], "big")
+    for entry in range(count):
+        start = 132 + 12 * entry
+        signature, offset = bytes(profile[start : start + 4]), int.from_bytes(profile[start + 4 : start + 8], "big")
+        if signature in primaries:
+            for axis, value in enumerate(primaries[signature]):
+                at = offset + 8 + 4 * axis
+                profile[at : at + 4] = round(value * 65536).to_bytes(4, "big", signed=True)
+    return bytes(profile)
+
+
+def test_a_wide_gamut_photo_keeps_its_profile_and_its_colours(tmp_path: Path) -> None:
+    from PIL import ImageCms
+
+    p3 = display_p3_profile()
+    to_srgb = ImageCms.buildTransform(
+        ImageCms.ImageCmsProfile(io.BytesIO(p3)), ImageCms.createProfile("sRGB"), "RGB", "RGB"
+    )
+    red = ImageCms.applyTransform(Image.new("RGB", (1, 1), (255, 0, 0)), to_srgb).getpixel((0, 0))
+    assert red[1] == 0 and red[2] == 0 and red[0] == 255, "P3 red lies outside sRGB: clipped there"
+    flat = np.empty((96, 96, 3), np.uint8)
+    flat[:] = (236, 38, 52)
+    noisy = np.clip(flat + np.random.default_rng(0).normal(0, 6, flat.shape), 0, 255).astype(np.uint8)
+    (tmp_path / "in").mkdir()
+    Image.fromarray(noisy).save(tmp_path / "in" / "p3.png", icc_profile=p3)
+
+    assert cli.main([str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--device", "cpu", "--quiet"]) == 0
+
+    with Image.open(tmp_path / "out" / "p3.png") as written:
+        assert written.info["icc_profile"] == p3
+        cleaned = np.asarray(written.convert("RGB"), dtype=np.float64)
+    inner = (slice(8, -8), slice(8, -8))
+    assert np.abs(cleaned[inner].mean(axis=(0, 1)) - noisy[inner].astype(np.float64).mean(axis=(0, 1))).max() < 1.0
+    noise_left = cleaned[inner].std(axis=(0, 1)) / noisy[inner].astype(np.float64).std(axis=(0, 1))
+    assert (noise_left < 0.5).all(), "the noise is gone, the colour stays"
