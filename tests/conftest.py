@@ -1,6 +1,8 @@
 """Shared fixtures: tiny models made in the test session, and small images."""
 from __future__ import annotations
 
+import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
+from denoiser_app.core.modelfile import METADATA_NAME
 from model.archs import build
 from model.export import export
 
@@ -56,3 +59,14 @@ def write_png(path: Path, pixels: np.ndarray) -> Path:
     array = (np.clip(pixels, 0, 1) * 255 + 0.5).astype(np.uint8)
     Image.fromarray(array.squeeze()).save(path)
     return path
+
+
+def rewrite_metadata(source: Path, target: Path, change: dict) -> Path:
+    """A copy of the model file ``source`` at ``target`` with ``change`` merged into its metadata."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as copy:
+        for item in original.infolist():
+            data = original.read(item)
+            if item.filename.endswith(f"extra/{METADATA_NAME}"):
+                data = json.dumps({**json.loads(data), **change}).encode()
+            copy.writestr(item, data)
+    return target

@@ -10,17 +10,7 @@ import torch
 
 from denoiser_app.core.modelfile import FORMAT_VERSION, METADATA_NAME, ModelFileError, load_model_file, read_metadata
 from model.archs import build
-from tests.conftest import make_model_file
-
-
-def _rewrite_metadata(source: Path, target: Path, change: dict) -> Path:
-    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as copy:
-        for item in original.infolist():
-            data = original.read(item)
-            if item.filename.endswith(f"extra/{METADATA_NAME}"):
-                data = json.dumps({**json.loads(data), **change}).encode()
-            copy.writestr(item, data)
-    return target
+from tests.conftest import make_model_file, rewrite_metadata
 
 
 def test_metadata_round_trips_and_module_runs(tiny_model: Path) -> None:
@@ -34,7 +24,7 @@ def test_metadata_round_trips_and_module_runs(tiny_model: Path) -> None:
 
 
 def test_unknown_format_version_is_refused_clearly(tiny_model: Path, tmp_path: Path) -> None:
-    future = _rewrite_metadata(tiny_model, tmp_path / "future.pt", {"format_version": FORMAT_VERSION + 1})
+    future = rewrite_metadata(tiny_model, tmp_path / "future.pt", {"format_version": FORMAT_VERSION + 1})
     with pytest.raises(ModelFileError, match="format version 2.*reads version 1"):
         load_model_file(future)
 
@@ -64,7 +54,7 @@ def test_export_is_atomic_and_leaves_no_partial(tmp_path: Path) -> None:
 
 
 def test_damaged_metadata_is_a_model_file_error(tiny_model: Path, tmp_path: Path) -> None:
-    bad_type = _rewrite_metadata(tiny_model, tmp_path / "bad-type.pt", {"noise_range": None})
+    bad_type = rewrite_metadata(tiny_model, tmp_path / "bad-type.pt", {"noise_range": None})
     with pytest.raises(ModelFileError, match="malformed metadata"):
         read_metadata(bad_type)
     flipped = tmp_path / "flipped.pt"
@@ -84,7 +74,7 @@ def test_a_damaged_user_model_does_not_hide_the_others(tiny_model: Path, tmp_pat
     user = tmp_path / "user"
     user.mkdir()
     (user / "broken.pt").write_bytes(b"PK\x03\x04 not really a zip")
-    _rewrite_metadata(tiny_model, user / "mine.pt", {})
+    rewrite_metadata(tiny_model, user / "mine.pt", {})
     monkeypatch.setattr(models, "user_models_dir", lambda: user)
     names = [m.name for m in models.list_models()]
     assert "mine" in names and "broken" not in names and "seed-cae" in names

@@ -7,35 +7,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
 from denoiser_app import __version__
-from denoiser_app.core.modelfile import ModelFileError, ModelInfo, read_metadata
-from denoiser_app.core.models import DEFAULT_MODEL, resolve_model, resources_dir
+from denoiser_app.core.models import resources_dir
+from denoiser_app.gui.model_card import model_card
 from denoiser_app.gui.summary_dialog import open_folder
-
-
-def model_card(model: str | None) -> str:
-    """Markdown about ``model`` (a name or a .pt path): its card file beside it, else what the file says."""
-    label = model or DEFAULT_MODEL
-    try:
-        path = resolve_model(model)
-    except ModelFileError as error:
-        return f"*{error}*"
-    card = path.with_suffix(".md")
-    if card.is_file():
-        return card.read_text(encoding="utf-8")
-    try:
-        info = ModelInfo.from_metadata(read_metadata(path))
-    except ModelFileError as error:  # read_metadata also checks the fields ModelInfo needs
-        return f"*No card for {label}, and its file could not be read: {error}*"
-    lines = [f"# {info.name or path.stem}", "", info.description or "*No description.*", ""]
-    facts = {
-        "Architecture": info.architecture,
-        "Parameters": info.extra.get("parameters"),
-        "Noise range (8-bit σ)": f"{info.noise_range[0]:g}–{info.noise_range[1]:g}",
-        "Training steps": info.extra.get("steps"),
-        "File": str(path),
-    }
-    lines += [f"- **{key}:** {value}" for key, value in facts.items() if value is not None]
-    return "\n".join(lines)
 
 
 class AboutDialog(QDialog):

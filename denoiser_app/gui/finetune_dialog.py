@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from denoiser_app.core.models import DEFAULT_MODEL, ModelEntry, list_models
 from denoiser_app.core.progress import Stage, Update
+from denoiser_app.core.user_models import name_problem
 from denoiser_app.gui.errors import show_error
 from denoiser_app.gui.run_panel import STEPS, EtaClock, describe_time_left
 from denoiser_app.gui.settings import Settings
@@ -44,7 +45,6 @@ from denoiser_app.gui.training_setup import (
     TrainingChoices,
     can_fine_tune,
     model_path_for,
-    name_problem,
     noise_choice,
     resumable_step,
     run_dir_for,

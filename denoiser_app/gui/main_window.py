@@ -35,7 +35,7 @@ from denoiser_app.core.batch import (
 )
 from denoiser_app.core.imageio import SUPPORTED_SUFFIXES
 from denoiser_app.core.imageio import probe_megapixels
-from denoiser_app.core.models import DEFAULT_MODEL, list_models
+from denoiser_app.core.models import DEFAULT_MODEL, MODEL_SUFFIX, list_models
 from denoiser_app.core.progress import Stage, Update
 from denoiser_app.gui.about_dialog import AboutDialog
 from denoiser_app.gui.controls import InputBar, OptionsPanel
@@ -43,6 +43,7 @@ from denoiser_app.gui.drop import DropHighlight, local_paths
 from denoiser_app.gui.errors import plain_reason, show_error, show_exception
 from denoiser_app.gui.file_list import NOT_STARTED, FileListModel, FileListView, describe_unread
 from denoiser_app.gui.finetune_dialog import FineTuneDialog
+from denoiser_app.gui.models_dialog import ModelsDialog
 from denoiser_app.gui.preview import PreviewWidget
 from denoiser_app.gui.preview_worker import LivePreview
 from denoiser_app.gui.run_panel import RunPanel
@@ -154,6 +155,7 @@ class MainWindow(QMainWindow):
         self.toggle_files_action = self._action("&View", "Show or Hide the &Photo List", lambda: self.toggle_panel(0), "Ctrl+Shift+L")
         self.toggle_options_action = self._action("&View", "Show or Hide the &Settings", lambda: self.toggle_panel(2), "Ctrl+Shift+S")
         self.train_action = self._action("&Tools", "&Train on My Photos…", self.show_training_dialog)
+        self.models_action = self._action("&Tools", "&Manage Models…", self.show_models_dialog)
         self.about_action = self._action("&Help", "&About Denoiser", self.show_about)
 
     def _connect_presets(self) -> None:
@@ -664,6 +666,26 @@ class MainWindow(QMainWindow):
         # Listed, not chosen: the model the user cleans with changes only when they choose it.
         self.options.reload_models(list_models(), self.options.model_reference() or "")
         self.statusBar().showMessage(f"Your new model \u201c{Path(path).stem}\u201d is in the model list.", 15000)
+
+    @Slot()
+    def show_models_dialog(self) -> ModelsDialog:
+        dialog = ModelsDialog(self)
+        dialog.modelsChanged.connect(self.refresh_models)
+        dialog.modelRenamed.connect(self.refresh_models)
+        dialog.show()
+        return dialog
+
+    @Slot()
+    def refresh_models(self, renamed_from: str = "", renamed_to: str = "") -> None:
+        """Refill the model list after models were added, renamed or deleted, keeping the choice where it still exists."""
+        entries = list_models()
+        chosen = self.options.model_reference() or DEFAULT_MODEL
+        if renamed_from and chosen == renamed_from:
+            chosen = renamed_to
+        if not chosen.endswith(MODEL_SUFFIX) and chosen not in {entry.name for entry in entries}:
+            chosen = DEFAULT_MODEL
+            self.statusBar().showMessage("The model you had chosen is gone; the standard model is chosen instead.", 15000)
+        self.options.reload_models(entries, chosen)
 
     def _why_training_must_wait(self) -> str | None:
         if not self.runner.is_running():

@@ -6,7 +6,7 @@ and these rules can be tested without a window.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 import platformdirs
 
 from denoiser_app.core.models import APP_NAME, MODEL_SUFFIX, ModelEntry, user_models_dir
+from denoiser_app.core.user_models import MAX_NAME_LENGTH
 from model import data
 from model.archs import ARCHITECTURES
 from model.train import CHECKPOINT_NAME, RunState, TrainConfig
@@ -31,10 +32,6 @@ WARMUP_STEPS = 100
 # the saved network would still be mostly its starting weights.
 EMA_DECAY = 0.995
 VALIDATE_EVERY = 100
-MAX_NAME_LENGTH = 60
-
-_NAME_PATTERN = re.compile(r"[^\W_][\w ()-]*")
-_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 
 
 @dataclass(frozen=True)
@@ -61,21 +58,6 @@ def training_photos(folder: Path) -> list[Path]:
         return data.image_files(folder)
     except OSError:  # no such folder, no permission, or no images at all
         return []
-
-
-def name_problem(name: str, bundled_names: Iterable[str]) -> str | None:
-    """Why ``name`` cannot name a new model file, or None when it can."""
-    if not name:
-        return "Enter a name for the new model."
-    if len(name) > MAX_NAME_LENGTH:
-        return f"Use at most {MAX_NAME_LENGTH} characters."
-    if not _NAME_PATTERN.fullmatch(name) or name.endswith(" "):
-        return "Use letters, digits, spaces, hyphens, underscores and brackets, starting with a letter or digit."
-    if name.lower() in _WINDOWS_RESERVED:
-        return f"\u201c{name}\u201d is reserved by Windows; choose another name."
-    if name.lower() in {bundled.lower() for bundled in bundled_names}:
-        return f"\u201c{name}\u201d is the name of a built-in model; choose another name."
-    return None
 
 
 def suggested_name(folder: Path) -> str:

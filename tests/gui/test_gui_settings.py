@@ -195,7 +195,7 @@ def test_cancelling_other_model_file_restores_the_previous_choice(make_window: W
 
 def test_the_default_models_card_is_the_bundled_one_and_a_missing_model_says_so() -> None:
     from denoiser_app.core.models import DEFAULT_MODEL, resources_dir
-    from denoiser_app.gui.about_dialog import model_card
+    from denoiser_app.gui.model_card import model_card
 
     assert model_card(None) == (resources_dir() / "models" / f"{DEFAULT_MODEL}.md").read_text(encoding="utf-8")
     assert "No model named 'gone'" in model_card("gone")
