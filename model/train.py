@@ -390,7 +390,7 @@ def train(
             running_loss, steps_since_log = 0.0, 0
         if validator and (step % config.validate_every == 0 or step == config.total_steps):
             validate()
-        progress.report(Stage.TRAIN, step, config.total_steps, f"loss {loss.item():.4f}")
+        progress.report(Stage.TRAIN, step, config.total_steps, f"loss {loss.item():.4f}", data=float(loss.item()))
         if time.monotonic() - last_checkpoint > checkpoint_seconds:
             checkpoint()
             last_checkpoint = time.monotonic()

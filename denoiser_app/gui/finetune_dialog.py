@@ -37,6 +37,7 @@ from denoiser_app.core.user_models import name_problem
 from denoiser_app.gui.errors import show_error
 from denoiser_app.gui.run_panel import STEPS, EtaClock, describe_time_left
 from denoiser_app.gui.settings import Settings
+from denoiser_app.gui.training_chart import TrainingChart
 from denoiser_app.gui.training_setup import (
     MAX_MINUTES,
     MIN_MINUTES,
@@ -179,6 +180,8 @@ class FineTuneDialog(QDialog):
         training = QGroupBox("Training")
         training_layout = QVBoxLayout(training)
         training_layout.addWidget(self.progress)
+        self.chart = TrainingChart()
+        training_layout.addWidget(self.chart)
         training_layout.addWidget(self.status_label)
         training_layout.addWidget(self.time_label)
 
@@ -397,6 +400,7 @@ class FineTuneDialog(QDialog):
         self._step, self._total, self._loss = 0, 0, ""
         if unsaved is None:
             self._scores = {}
+            self.chart.clear()
         self.progress.setValue(0)
         self.progress.setFormat("Saving the model…" if unsaved else "Loading your photos…")
         self.status_label.setText("")
@@ -420,10 +424,14 @@ class FineTuneDialog(QDialog):
             self._training_started, self._first_step = time.monotonic(), int(update.done)
             self._eta.restart()
         self._step, self._total, self._loss = int(update.done), int(update.total), update.message
+        if isinstance(update.data, float):
+            self.chart.add_loss(time.monotonic() - self._started, update.data)
         self._show_progress()
 
     def _on_validated(self, _step: int, scores: dict[str, float]) -> None:
         self._scores = dict(scores)
+        if scores:
+            self.chart.add_psnr(time.monotonic() - self._started, sum(scores.values()) / len(scores))
         self._show_progress()
 
     def _fraction(self) -> float:

@@ -227,6 +227,8 @@ def test_a_short_fine_tune_saves_a_loadable_model_and_announces_it(
     assert not dialog.is_running() and dialog.start_button.isEnabled() and dialog.folder_edit.isEnabled()
     assert dialog.progress.format() == "Saved after 4 steps" and dialog.progress.value() == dialog.progress.maximum()
     assert "set-aside photos:" in dialog.status_label.text() and "dB" in dialog.status_label.text()
+    assert dialog.chart.loss and dialog.chart.psnr, "the chart drew the run's loss and set-aside PSNR"
+    assert [t for t, _ in dialog.chart.loss] == sorted(t for t, _ in dialog.chart.loss)
     assert not run_dir_for("My look (2024)").exists()  # it finished, so there is nothing to resume
     assert "will be replaced" in dialog.name_hint.text()
     assert dialog.base.findData("My look (2024)") >= 0  # and it can be the next starting point
