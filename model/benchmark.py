@@ -36,7 +36,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
+from denoiser_app.core.engine import pick_dtype
 from denoiser_app.core.hardware import cpu_features, cpu_name
 from model.cpu_share import other_processes_cores, sample_cpu
 from model.data import COLOUR_TEST_SETS, TRAIN_SET, centre_crop, data_root, load_rgb8, split_training_files
@@ -484,7 +486,8 @@ def run_context(command: str, threads: int) -> dict[str, Any]:
             "load_average_start": load_average(),
         },
         "threads": {"torch": threads, "opencv": cv2.getNumThreads()},
-        "engine": {"passes": DEFAULT_PASSES, "tile": DEFAULT_TILE},
+        "engine": {"passes": DEFAULT_PASSES, "tile": DEFAULT_TILE,
+                   "precision": str(pick_dtype("auto", torch.device("cpu"))).removeprefix("torch.")},
         "versions": {
             name: package_version(name)
             for name in ("torch", "numpy", "opencv-python-headless", "bm3d", "bm4d", "scikit-image")
@@ -624,7 +627,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- Device: CPU. Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()),
         f"- Our models run through the engine as the app runs them: tiles of {report['engine']['tile']} px, "
         f"each denoised in {report['engine']['passes']} orientations and averaged (`--passes`), "
-        "bf16 on CPUs with AMX",
+        f"precision {report['engine'].get('precision', 'auto')} (the engine's `auto`: bfloat16 only where this CPU "
+        "measures it clearly faster, see `engine.pick_dtype`)",
         f"- Images per set: {images}; sigmas: {', '.join(f'{s:g}' for s in report['sigmas'])}; "
         f"protocols: {', '.join(report['protocols'])}",
         "- Noise: image i (0-based position in the sorted file list) uses `numpy.random.default_rng(i)`; "

@@ -193,6 +193,28 @@ def test_precision_choice() -> None:
         engine.pick_dtype("int4", cpu)
 
 
+def test_auto_precision_is_bf16_only_where_this_cpu_measures_it_clearly_faster(monkeypatch) -> None:
+    from denoiser_app.core import hardware
+
+    cpu = torch.device("cpu")
+    with_bf16 = "model name\t: Example\nflags\t\t: avx2 avx512f avx512_bf16\n"
+    monkeypatch.setattr(hardware, "_cpuinfo", lambda: with_bf16)
+    monkeypatch.setattr(engine, "bf16_conv_speedup", lambda: 2.2)
+    assert engine.pick_dtype("auto", cpu) == torch.bfloat16
+    monkeypatch.setattr(engine, "bf16_conv_speedup", lambda: 0.5)  # bf16 instructions, yet slower
+    assert engine.pick_dtype("auto", cpu) == torch.float32
+    monkeypatch.setattr(hardware, "_cpuinfo", lambda: with_bf16.replace(" avx512_bf16", ""))
+    monkeypatch.setattr(engine, "bf16_conv_speedup", lambda: pytest.fail("no bf16 instructions: nothing to measure"))
+    assert engine.pick_dtype("auto", cpu) == torch.float32
+
+
+def test_the_bf16_speed_measurement_returns_a_ratio() -> None:
+    engine.bf16_conv_speedup.cache_clear()
+    speedup = engine.bf16_conv_speedup()
+    assert 0.01 < speedup < 100
+    assert engine.bf16_conv_speedup() == speedup, "measured once per process"
+
+
 def test_batch_and_single_image_estimates_agree() -> None:
     from denoiser_app.core.noise_level import estimate_sigma_batch
 
