@@ -22,6 +22,7 @@ from PIL import Image
 
 from denoiser_app.core.noise_level import estimate_sigma_batch
 from model.camera_noise import NoisyBatch, camera_batch
+from model.noise_profile import NoiseProfile, profile_noise
 
 NoiseFn = Callable[[torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
 
@@ -220,8 +221,20 @@ NOISE_MODELS: dict[str, NoiseFn] = {
 }
 # Noise models that make their own targets and per-pixel labels.
 PIPELINE_MODELS = {"isp": camera_batch}
+# Noise drawn from a camera's measured profile (model.noise_profile), labelled per pixel.
+PROFILE_MODEL = "profile"
 # Labelled with the level they added, not with the white-noise estimator's reading.
-TRUE_LABEL_MODELS = {"gaussian", "correlated_gaussian", *PIPELINE_MODELS}
+TRUE_LABEL_MODELS = {"gaussian", "correlated_gaussian", PROFILE_MODEL, *PIPELINE_MODELS}
+
+
+def _profile_batch(clean: torch.Tensor, profile: NoiseProfile, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Noise from a camera's profile on each image of an (N, 3, H, W) batch, with (N, 1, H, W) level maps."""
+    noisy, levels = [], []
+    for image in clean:
+        pixels, level = profile_noise(image.permute(1, 2, 0).numpy(), profile, rng)
+        noisy.append(torch.from_numpy(pixels).permute(2, 0, 1))
+        levels.append(torch.from_numpy(level)[None])
+    return torch.stack(noisy), torch.stack(levels)
 
 
 def parse_mix(spec: str) -> dict[str, float]:
@@ -230,8 +243,8 @@ def parse_mix(spec: str) -> dict[str, float]:
     for part in spec.split(","):
         name, _, weight = part.partition(":")
         name = name.strip()
-        if name not in NOISE_MODELS and name not in PIPELINE_MODELS:
-            known = ", ".join([*NOISE_MODELS, *PIPELINE_MODELS])
+        if name not in NOISE_MODELS and name not in PIPELINE_MODELS and name != PROFILE_MODEL:
+            known = ", ".join([*NOISE_MODELS, *PIPELINE_MODELS, PROFILE_MODEL])
             raise ValueError(f"unknown noise model {name!r}; known: {known}")
         weights[name] = float(weight) if weight else 1.0
     total = sum(weights.values())
@@ -246,6 +259,7 @@ def add_noise(
     mix: dict[str, float],
     quantise_probability: float = 0.5,
     estimate_non_gaussian: bool = True,
+    profile: NoiseProfile | None = None,
 ) -> NoisyBatch:
     """Add noise drawn from ``mix`` to each image; returns noisy images, targets and noise-level maps.
 
@@ -271,7 +285,13 @@ def add_noise(
         idx = torch.nonzero(choice == k).flatten()
         if not len(idx):
             continue
-        if name in PIPELINE_MODELS:
+        if name == PROFILE_MODEL:
+            if profile is None:
+                raise ValueError("profile noise needs a NoiseProfile")
+            seed = int(torch.randint(2**62, (1,), generator=gen))
+            noisy[idx], levels = _profile_batch(clean[idx], profile, np.random.default_rng(seed))
+            maps.update({int(i): level for i, level in zip(idx, levels)})
+        elif name in PIPELINE_MODELS:
             seed = int(torch.randint(2**62, (1,), generator=gen))
             made = PIPELINE_MODELS[name](clean[idx], np.random.default_rng(seed))
             noisy[idx], target[idx] = made.noisy, made.clean

@@ -35,6 +35,7 @@ from model.archs import build
 from model.archs.common import grow_into
 from model.camera_noise import camera_batch
 from model.noise import add_noise, camera, parse_mix
+from model.noise_profile import NoiseProfile
 
 CHECKPOINT_NAME = "checkpoint.pt"
 LOG_NAME = "train.log"
@@ -73,6 +74,7 @@ class TrainConfig:
     seed: int = 0
     validate_every: int = 1000
     init_from: str = ""
+    noise_profile: dict[str, Any] = field(default_factory=dict)  # model.noise_profile.NoiseProfile, for "profile" noise
 
     def augmentation(self) -> data.Augmentation:
         return data.Augmentation(**{name: getattr(self, name) for name in AUGMENTATION_FIELDS})
@@ -82,7 +84,7 @@ AUGMENTATION_FIELDS = tuple(f.name for f in fields(data.Augmentation))
 # Runs saved before a setting existed resume without it: no patch variation
 # beyond crops, flips and rotations (data.Augmentation's defaults) and flat
 # loss weighting.
-BEFORE_IT_EXISTED: dict[str, Any] = {**asdict(data.Augmentation()), "loss_weighting": "flat"}
+BEFORE_IT_EXISTED: dict[str, Any] = {**asdict(data.Augmentation()), "loss_weighting": "flat", "noise_profile": {}}
 
 # Below this level the weight stops growing: a near-clean patch needs no more
 # emphasis than a lightly noisy one.
@@ -331,6 +333,9 @@ def train(
     sampler = data.PatchSampler(train_images, config.patch_size, augmentation, synthetic_images)
     validator = Validator(validation_images) if validation_images else None
     mix = parse_mix(config.noise_mix)
+    profile = NoiseProfile.from_dict(config.noise_profile) if config.noise_profile else None
+    if "profile" in mix and profile is None:
+        raise ValueError("the noise mix names a camera profile, but the run has none (--noise-profile)")
 
     def checkpoint(stopped_by: StopReason | None = None) -> None:
         state = {
@@ -369,7 +374,7 @@ def train(
             break
         for group in optimiser.param_groups:
             group["lr"] = learning_rate_at(step, config)
-        batch = add_noise(sampler.sample(config.batch_size, rng), noise_gen, mix)
+        batch = add_noise(sampler.sample(config.batch_size, rng), noise_gen, mix, profile=profile)
         noisy = batch.noisy.contiguous(memory_format=memory_format)
         noise_map = noise_map_like(noisy, batch.level).contiguous(memory_format=memory_format)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
@@ -433,6 +438,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--validate-every", type=int, default=defaults.validate_every)
     parser.add_argument("--init-from", default="", help="exported model to fine-tune")
+    parser.add_argument("--noise-profile", type=Path, default=None,
+                        help="JSON of a camera's noise profile (model.noise_profile), for 'profile' in the noise mix")
     parser.add_argument("--time-budget", type=float, default=float("inf"), help="seconds for this invocation")
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
@@ -444,6 +451,7 @@ def main(argv: list[str] | None = None) -> None:
         arch_options=args.arch_options,
         train_dirs=args.train_dir or [str(data.data_root() / data.TRAIN_SET)],
         noise_mix=args.noise_mix,
+        noise_profile=json.loads(args.noise_profile.read_text()) if args.noise_profile else {},
         total_steps=args.total_steps,
         batch_size=args.batch_size,
         patch_size=args.patch_size,

@@ -103,6 +103,31 @@ def test_checkpoint_exports_to_a_loadable_model(clean_folder: Path, tmp_path: Pa
     assert denoiser.denoise(noisy_photo(40, 40), 10.0).pixels.shape == (40, 40, 3)
 
 
+def test_a_run_with_a_cameras_noise_profile_trains_on_it_and_keeps_it_in_the_recipe(clean_folder: Path, tmp_path: Path) -> None:
+    from model.noise_profile import NoiseProfile
+
+    profile = NoiseProfile(shot=(50.0, 30.0, 60.0), read=(2.0, 2.0, 3.0), channel_correlation=0.4, spread=0.7)
+    run = tmp_path / "run"
+    train(_config(clean_folder, noise_mix="profile:0.7,gaussian:0.3", noise_profile=profile.to_dict()), run, echo=False)
+    _, config, step, _ = network_from_checkpoint(run / CHECKPOINT_NAME)
+    assert step == 6 and NoiseProfile.from_dict(config["noise_profile"]) == profile
+    with pytest.raises(ValueError, match="no.*profile|none"):
+        train(_config(clean_folder, noise_mix="profile:1"), tmp_path / "without", echo=False)
+
+
+def test_profile_noise_in_a_batch_is_labelled_per_pixel_with_its_level() -> None:
+    from model.noise_profile import NoiseProfile
+
+    profile = NoiseProfile(shot=(80.0, 80.0, 80.0), read=(1.0, 1.0, 1.0), channel_correlation=0.5, spread=0.0)
+    clean = torch.cat([torch.full((1, 3, 64, 32), 0.1), torch.full((1, 3, 64, 32), 0.9)], dim=3).repeat(4, 1, 1, 1)
+    batch = noise.add_noise(clean, torch.Generator().manual_seed(0), {"profile": 1.0}, quantise_probability=0.0, profile=profile)
+    residual = (batch.noisy - clean) * 255
+    dark, bright = batch.level[..., :32].mean(), batch.level[..., 32:].mean()
+    assert bright > 2 * dark, "brighter areas carry more shot noise"
+    assert float(residual[..., :32].std()) == pytest.approx(float(dark), rel=0.15)
+    assert float(residual[..., 32:].std()) == pytest.approx(float(bright), rel=0.15)
+
+
 def test_fine_tuning_starts_from_the_given_model(clean_folder: Path, tmp_path: Path, tiny_model: Path) -> None:
     result = train(_config(clean_folder, init_from=str(tiny_model), total_steps=0), tmp_path / "ft", echo=False)
     base = load_denoiser(tiny_model, "cpu")
