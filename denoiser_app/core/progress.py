@@ -21,6 +21,7 @@ class Stage(str, Enum):
     TILE = "tile"  # tiles of one photo
     TRAIN = "train"  # training steps
     VALIDATION = "validation"  # a training's check on set-aside photos; ``data`` holds the scores
+    NOISE_PROFILE = "noise profile"  # measuring a camera's noise before training; ``data`` holds the profile
 
     def __str__(self) -> str:
         return self.value

@@ -37,15 +37,17 @@ from denoiser_app.core.user_models import name_problem
 from denoiser_app.gui.errors import show_error
 from denoiser_app.gui.run_panel import STEPS, EtaClock, describe_time_left
 from denoiser_app.gui.settings import Settings
-from denoiser_app.gui.training_chart import TrainingChart
+from denoiser_app.gui.training_chart import NoiseProfilePlot, TrainingChart
 from denoiser_app.gui.training_setup import (
     MAX_MINUTES,
     MIN_MINUTES,
     MIN_PHOTOS,
+    MY_CAMERA,
     NOISE_CHOICES,
     TrainingChoices,
     can_fine_tune,
     model_path_for,
+    needs_camera_photos,
     noise_choice,
     resumable_step,
     run_dir_for,
@@ -55,6 +57,7 @@ from denoiser_app.gui.training_setup import (
 )
 from denoiser_app.gui.training_worker import TrainingJob, TrainingOutcome, TrainingRunner
 from model.data import validation_count
+from model.noise_profile import MAX_PHOTOS as MAX_PROFILE_PHOTOS, NoiseProfile
 from model.train import StopReason
 
 TITLE = "Train on My Photos"
@@ -140,6 +143,19 @@ class FineTuneDialog(QDialog):
         self.count_label = QLabel("")
         self.count_label.setWordWrap(True)
 
+        self.camera_edit = QLineEdit()
+        self.camera_edit.setPlaceholderText("optional: noisy photos from the camera and ISO you want to clean")
+        self.camera_edit.setToolTip(
+            "A few real high-ISO photos (no clean version needed). Denoiser measures their noise and\n"
+            "trains on noise like it. Even areas (sky, walls, soft background) make the measurement reliable."
+        )
+        self.camera_button = QPushButton("Choose…")
+        camera_row = QHBoxLayout()
+        camera_row.addWidget(self.camera_edit, 1)
+        camera_row.addWidget(self.camera_button)
+        self.camera_label = QLabel("")
+        self.camera_label.setWordWrap(True)
+
         self.base = QComboBox()
         self.base.setToolTip("Fine-tuning an existing model needs far less time than training a new network.")
         self.noise = QComboBox()
@@ -147,6 +163,7 @@ class FineTuneDialog(QDialog):
             self.noise.addItem(choice.label, choice.key)
         self.noise.setToolTip(
             "Camera-like noise is grainy, colourful and varies with brightness, as in real high-ISO photos.\n"
+            "My camera's noise is measured from a folder of your own noisy photos (below) and imitated.\n"
             "Gaussian is the simple textbook noise. Mixed trains on both."
         )
         self.minutes = QSpinBox()
@@ -165,6 +182,8 @@ class FineTuneDialog(QDialog):
         form.addRow("", self.count_label)
         form.addRow("Start from:", self.base)
         form.addRow("Noise to add:", self.noise)
+        form.addRow("Camera's noisy photos:", camera_row)
+        form.addRow("", self.camera_label)
         form.addRow("Training time:", self.minutes)
         form.addRow("Save as:", self.name_edit)
         form.addRow("", self.name_hint)
@@ -182,6 +201,9 @@ class FineTuneDialog(QDialog):
         training_layout.addWidget(self.progress)
         self.chart = TrainingChart()
         training_layout.addWidget(self.chart)
+        self.profile_plot = NoiseProfilePlot()
+        self.profile_plot.set_profile(None)
+        training_layout.addWidget(self.profile_plot)
         training_layout.addWidget(self.status_label)
         training_layout.addWidget(self.time_label)
 
@@ -202,6 +224,9 @@ class FineTuneDialog(QDialog):
     def _connect(self) -> None:
         self.folder_button.clicked.connect(self.choose_folder)
         self.folder_edit.textChanged.connect(self._on_folder_changed)
+        self.camera_button.clicked.connect(self.choose_camera_folder)
+        self.camera_edit.textChanged.connect(self._on_camera_folder_changed)
+        self.noise.currentIndexChanged.connect(lambda _index: self._on_camera_folder_changed(self.camera_edit.text()))
         self.name_edit.textChanged.connect(self._update_state)
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.cancel)
@@ -220,6 +245,8 @@ class FineTuneDialog(QDialog):
         self.minutes.setValue(state.training_minutes)
         self.folder_edit.setText(state.training_folder)
         self._on_folder_changed(self.folder_edit.text())
+        self.camera_edit.setText(state.training_camera_folder)
+        self._on_camera_folder_changed(self.camera_edit.text())
 
     def _fill_bases(self, selected: str) -> None:
         entries = list_models()
@@ -239,6 +266,7 @@ class FineTuneDialog(QDialog):
         state.training_folder = self.folder_edit.text().strip()
         state.training_minutes = self.minutes.value()
         state.training_noise = str(self.noise.currentData())
+        state.training_camera_folder = self.camera_edit.text().strip()
         self.settings.sync()
 
     # -- choices -------------------------------------------------------------------------
@@ -273,6 +301,33 @@ class FineTuneDialog(QDialog):
             self.name_edit.setText(self._suggested_name)
         self._update_state()
 
+    @Slot()
+    def choose_camera_folder(self) -> None:
+        current = Path(self.camera_edit.text().strip())
+        start = str(current) if current.is_dir() else str(Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Choose a Folder of Your Camera's Noisy Photos", start)
+        if folder:
+            self.camera_edit.setText(folder)
+            self.noise.setCurrentIndex(self.noise.findData(MY_CAMERA))
+
+    def _on_camera_folder_changed(self, text: str) -> None:
+        folder = Path(text.strip()) if text.strip() else None
+        self._camera_photos = training_photos(folder) if folder else []
+        count = len(self._camera_photos)
+        wanted = needs_camera_photos(noise_choice(str(self.noise.currentData())))
+        if folder is None:
+            message = "Choose a folder of your camera's noisy photos to train on its own noise." if wanted else ""
+        elif count == 0:
+            message = "No photos in this folder (subfolders are not searched)."
+        else:
+            used = min(count, MAX_PROFILE_PHOTOS)
+            message = f"Its noise is measured from {used} photo{'s' if used != 1 else ''} when training starts."
+            if not wanted:
+                message += " Choose \u201cMy camera's noise\u201d above to use it."
+        self.camera_label.setText(message)
+        self.camera_label.setVisible(bool(message))
+        self._update_state()
+
     def model_name(self) -> str:
         return self.name_edit.text().strip()
 
@@ -280,12 +335,16 @@ class FineTuneDialog(QDialog):
         """The choices as they stand, or None while they cannot start a training."""
         if len(self._photos) < MIN_PHOTOS or name_problem(self.model_name(), self._bundled_names):
             return None
+        noise = noise_choice(str(self.noise.currentData()))
+        if needs_camera_photos(noise) and not self._camera_photos:
+            return None
         return TrainingChoices(
             folder=Path(self.folder_edit.text().strip()),
             base=self._bases.get(str(self.base.currentData())),
-            noise=noise_choice(str(self.noise.currentData())),
+            noise=noise,
             minutes=self.minutes.value(),
             name=self.model_name(),
+            camera_photos=Path(self.camera_edit.text().strip()) if needs_camera_photos(noise) else None,
         )
 
     def _update_state(self) -> None:
@@ -306,7 +365,8 @@ class FineTuneDialog(QDialog):
         self.start_button.setEnabled(not running and self._choices() is not None)
 
     def _set_running(self, running: bool) -> None:
-        for widget in (self.folder_edit, self.folder_button, self.base, self.noise, self.minutes, self.name_edit):
+        for widget in (self.folder_edit, self.folder_button, self.base, self.noise, self.minutes, self.name_edit,
+                       self.camera_edit, self.camera_button):
             widget.setEnabled(not running)
         self.stop_button.setEnabled(running)
         self._update_state()
@@ -391,7 +451,8 @@ class FineTuneDialog(QDialog):
             return
         self.store_settings()
         config = training_config(choices, self.config_overrides)
-        job = TrainingJob(config, run_dir, model_path_for(choices.name), choices.name, choices.minutes * 60.0)
+        job = TrainingJob(config, run_dir, model_path_for(choices.name), choices.name, choices.minutes * 60.0,
+                          camera_photos=choices.camera_photos)
         self._begin(job)
 
     def _begin(self, job: TrainingJob, unsaved: TrainingOutcome | None = None) -> None:
@@ -401,6 +462,7 @@ class FineTuneDialog(QDialog):
         if unsaved is None:
             self._scores = {}
             self.chart.clear()
+            self.profile_plot.set_profile(None)
         self.progress.setValue(0)
         self.progress.setFormat("Saving the model…" if unsaved else "Loading your photos…")
         self.status_label.setText("")
@@ -418,6 +480,12 @@ class FineTuneDialog(QDialog):
             self.progress.setFormat("Stopping after this step…")
 
     def _on_progress(self, update: Update) -> None:
+        if update.stage == Stage.NOISE_PROFILE:
+            self.progress.setFormat("Measuring your camera's noise…" if update.data is None else "Loading your photos…")
+            self.status_label.setText(update.message)
+            if isinstance(update.data, dict):
+                self.profile_plot.set_profile(NoiseProfile.from_dict(update.data))
+            return
         if update.stage != Stage.TRAIN:
             return
         if self._training_started is None:

@@ -126,7 +126,8 @@ class UiState(_Group):
     # The last choices in Tools > Train on My Photos.
     training_folder = Option("training_folder", "", str)
     training_minutes = Option("training_minutes", 30, int)
-    training_noise = Option("training_noise", "camera", str, ("camera", "gaussian", "mixed"))
+    training_noise = Option("training_noise", "camera", str, ("camera", "my_camera", "gaussian", "mixed"))
+    training_camera_folder = Option("training_camera_folder", "", str)
 
 
 PRESETS = "presets"

@@ -1,5 +1,6 @@
-"""A small live chart of a training run: loss and set-aside PSNR against elapsed time, drawn with QPainter.
+"""Small plots for training, drawn with QPainter: the live chart of a run, and a camera's noise profile.
 
+The chart shows loss and set-aside PSNR against elapsed time.
 QtCharts is not part of PySide6-Essentials, and two lines need no library.
 The loss of single steps jumps with each batch, so the chart draws its
 running mean; the PSNR is measured every few hundred steps and drawn as
@@ -9,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from model.noise_profile import NoiseProfile
 
 LOSS_COLOUR = QColor(40, 110, 200)
 PSNR_COLOUR = QColor(220, 110, 20)
@@ -107,3 +111,50 @@ class TrainingChart(QWidget):
             painter.drawText(QRectF(x, y, MARGIN_LEFT - 6, 14), align, f"{value:.{digits}f}")
         label = QRectF(x, plot.top() + plot.height() / 2 - 7, MARGIN_LEFT - 6, 14)
         painter.drawText(label, align, name)
+
+
+CHANNEL_COLOURS = (QColor(210, 50, 50), QColor(40, 150, 60), QColor(50, 90, 210))
+
+
+class NoiseProfilePlot(QWidget):
+    """A measured camera noise profile: noise standard deviation against brightness, one line per channel."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumHeight(110)
+        self.profile: NoiseProfile | None = None
+
+    def sizeHint(self) -> QSize:
+        return QSize(520, 130)
+
+    def set_profile(self, profile: NoiseProfile | None) -> None:
+        self.profile = profile
+        self.setVisible(profile is not None)
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        if self.profile is None:
+            return
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        plot = QRectF(MARGIN_LEFT, MARGIN_TOP, max(1, self.width() - MARGIN_LEFT - MARGIN_RIGHT),
+                      max(1, self.height() - MARGIN_TOP - MARGIN_BOTTOM))
+        text = self.palette().windowText().color()
+        painter.setPen(QPen(text, 1))
+        painter.drawRect(plot)
+        brightness = np.linspace(0.0, 1.0, 41)
+        curves = [[self.profile.std(float(b), c) for b in brightness] for c in range(3)]
+        top = max(max(curve) for curve in curves) * 1.1 or 1.0
+        for colour, curve in zip(CHANNEL_COLOURS, curves):
+            path = QPainterPath()
+            for index, (b, value) in enumerate(zip(brightness, curve)):
+                point = QPointF(plot.left() + plot.width() * b, plot.bottom() - plot.height() * value / top)
+                path.moveTo(point) if index == 0 else path.lineTo(point)
+            painter.setPen(QPen(colour, 2))
+            painter.drawPath(path)
+        painter.setPen(text)
+        painter.drawText(QRectF(2, plot.top(), MARGIN_LEFT - 6, 14), Qt.AlignmentFlag.AlignRight, f"{top:.1f}")
+        painter.drawText(QRectF(2, plot.bottom() - 14, MARGIN_LEFT - 6, 14), Qt.AlignmentFlag.AlignRight, "0")
+        painter.drawText(QRectF(2, plot.top() + plot.height() / 2 - 7, MARGIN_LEFT - 6, 14), Qt.AlignmentFlag.AlignRight, "noise")
+        painter.drawText(QRectF(plot.left(), plot.bottom() + 4, plot.width(), MARGIN_BOTTOM - 4),
+                         Qt.AlignmentFlag.AlignHCenter, "brightness: black to white (red, green, blue)")

@@ -17,6 +17,7 @@ from denoiser_app.core.models import APP_NAME, MODEL_SUFFIX, ModelEntry, user_mo
 from denoiser_app.core.user_models import MAX_NAME_LENGTH
 from model import data
 from model.archs import ARCHITECTURES
+from model.noise import PROFILE_MODEL, parse_mix
 from model.train import CHECKPOINT_NAME, RunState, TrainConfig
 
 # With fewer photos, none would be held out to measure how training is going.
@@ -41,8 +42,13 @@ class NoiseChoice:
     mix: str  # model.noise.parse_mix syntax
 
 
+# Mostly the camera's own measured noise, with some of the generic kinds so the model keeps them.
+PROFILE_MIX = "profile:0.7,correlated_gaussian:0.15,gaussian:0.15"
+MY_CAMERA = "my_camera"
+
 NOISE_CHOICES = (
     NoiseChoice("camera", "Camera-like (recommended)", "isp"),
+    NoiseChoice(MY_CAMERA, "My camera's noise, measured from its noisy photos", PROFILE_MIX),
     NoiseChoice("gaussian", "Gaussian", "gaussian"),
     NoiseChoice("mixed", "Mixed", TrainConfig().noise_mix),
 )
@@ -101,6 +107,11 @@ class TrainingChoices:
     noise: NoiseChoice
     minutes: int
     name: str
+    camera_photos: Path | None = None  # noisy photos whose noise "my_camera" imitates
+
+
+def needs_camera_photos(choice: NoiseChoice) -> bool:
+    return PROFILE_MODEL in parse_mix(choice.mix)
 
 
 def steps_for(minutes: int) -> int:

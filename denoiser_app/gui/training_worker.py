@@ -18,12 +18,13 @@ from PySide6.QtCore import QObject, Signal
 from torch import nn
 
 from denoiser_app.core.modelfile import ModelFileError
-from denoiser_app.core.progress import Progress, Update
+from denoiser_app.core.progress import Progress, Stage, Update
 from denoiser_app.gui.errors import describe_error
 from denoiser_app.gui.thread_runner import JobWorker, ThreadRunner
 from denoiser_app.gui.training_setup import describe_model
 from model.export import export
-from model.train import VALIDATION_STAGE, StopReason, TrainConfig, train
+from model.noise_profile import describe_profile, profile_from_folder
+from model.train import CHECKPOINT_NAME, VALIDATION_STAGE, StopReason, TrainConfig, train
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class TrainingJob:
     model_path: Path
     name: str
     time_budget: float  # seconds of training in this session
+    camera_photos: Path | None = None  # noisy photos to measure the noise profile from, before a new run
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,18 @@ def describe_training_error(error: BaseException) -> tuple[str, str]:
     elif not isinstance(error, OSError):
         message = "Something went wrong while training."
     return message, details
+
+
+def measure_camera_noise(folder: Path, progress: Progress) -> dict[str, Any]:
+    """The noise profile of the noisy photos in ``folder``, reported as a NOISE_PROFILE update."""
+    progress.report(Stage.NOISE_PROFILE, 0, 1, "Measuring your camera's noise…")
+    try:
+        profile, count = profile_from_folder(folder)
+    except (ValueError, FileNotFoundError) as error:
+        raise ValueError(f"The noise of your camera's photos in {folder} could not be measured: {error}") from error
+    summary = f"Your camera's noise, from {count} photo{'s' if count != 1 else ''}: {describe_profile(profile)}"
+    progress.report(Stage.NOISE_PROFILE, 1, 1, summary, data=profile.to_dict())
+    return profile.to_dict()
 
 
 class _TrainingSignals(QObject):
@@ -130,7 +144,11 @@ class TrainingWorker(JobWorker):
         return outcome if outcome.stopped_by == StopReason.CANCELLED else save_model(outcome, self.job)
 
     def _train(self) -> TrainingOutcome:
-        result = train(self.job.config, self.job.run_dir, self.job.time_budget, progress=self.progress, echo=False)
+        config = self.job.config
+        starts_anew = not (self.job.run_dir / CHECKPOINT_NAME).exists()  # a resumed run keeps its own profile
+        if self.job.camera_photos is not None and starts_anew and not config.noise_profile:
+            config = replace(config, noise_profile=measure_camera_noise(self.job.camera_photos, self.progress))
+        result = train(config, self.job.run_dir, self.job.time_budget, progress=self.progress, echo=False)
         return TrainingOutcome(
             step=result.step,
             stopped_by=result.stopped_by,

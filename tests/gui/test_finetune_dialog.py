@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import platformdirs
 import pytest
 import shiboken6
@@ -417,3 +418,30 @@ def test_closing_while_training_asks_first_and_always_stops_the_thread(
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     assert not shiboken6.isValid(dialog)
     assert (resumable_step(run_dir_for("closing")) or 0) >= 2
+
+
+def test_my_cameras_noise_is_measured_from_its_photos_shown_and_trained_on(
+    qtbot, make_dialog: DialogFactory, clean_photos: Path, tiny_base: Path, tmp_path: Path
+) -> None:
+    from model.noise_profile import NoiseProfile, profile_noise
+    from tests.test_noise_profile import TRUE, patchwork
+
+    camera = tmp_path / "ISO 6400 shots"
+    for seed in range(2):
+        noisy, _ = profile_noise(patchwork(seed, textured=False), TRUE, np.random.default_rng(seed))
+        write_png(camera / f"shot{seed}.png", noisy)
+    dialog = make_dialog()
+    choose(dialog, clean_photos, "My camera")
+    dialog.noise.setCurrentIndex(dialog.noise.findData("my_camera"))
+    assert not dialog.start_button.isEnabled() and "noisy photos" in dialog.camera_label.text()
+    dialog.camera_edit.setText(str(camera))
+    assert dialog.start_button.isEnabled() and "2 photos" in dialog.camera_label.text()
+
+    path = until_saved(qtbot, dialog, dialog.start_button.click)
+
+    recipe = read_metadata(path)["recipe"]
+    measured = NoiseProfile.from_dict(recipe["noise_profile"])
+    assert recipe["noise_mix"].startswith("profile:")
+    assert measured.std(0.5, 1) == pytest.approx(TRUE.std(0.5, 1), rel=0.3)
+    assert dialog.profile_plot.isVisible() and dialog.profile_plot.profile == measured
+    assert dialog.settings.state.training_camera_folder == str(camera)
