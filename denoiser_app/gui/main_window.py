@@ -152,6 +152,9 @@ class MainWindow(QMainWindow):
         self.fit_action = self._action("&View", "&Fit", self.preview.fit, "Ctrl+0")
         self.actual_size_action = self._action("&View", "&100%", lambda: self.preview.set_zoom(1.0), "Ctrl+1")
         self.double_size_action = self._action("&View", "&200%", lambda: self.preview.set_zoom(2.0), "Ctrl+2")
+        # Y, as in Lightroom: Before and After side by side rather than split by the divider.
+        self.side_by_side_action = self._action("&View", "&Side by Side", self.preview.set_side_by_side, "Y")
+        self.side_by_side_action.setCheckable(True)
         self.toggle_files_action = self._action("&View", "Show or Hide the &Photo List", lambda: self.toggle_panel(0), "Ctrl+Shift+L")
         self.toggle_options_action = self._action("&View", "Show or Hide the &Settings", lambda: self.toggle_panel(2), "Ctrl+Shift+S")
         self.train_action = self._action("&Tools", "&Train on My Photos…", self.show_training_dialog)

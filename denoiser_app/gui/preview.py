@@ -1,8 +1,10 @@
-"""The before/after preview: one view, one zoom and pan, split by a draggable divider.
+"""The before/after preview: one view split by a draggable divider, or two panes side by side.
 
-Left of the divider is the original, right of it the denoised region (where it
-has been computed). Zoom is in image pixels per *device* pixel, so 100% shows
-every pixel of the photo on a high-DPI screen too.
+Split: left of the divider is the original, right of it the denoised region
+(where it has been computed). Side by side: the same part of the photo twice,
+Before in the left pane and After in the right, panned and zoomed together.
+Zoom is in image pixels per *device* pixel, so 100% shows every pixel of the
+photo on a high-DPI screen too.
 """
 from __future__ import annotations
 
@@ -74,6 +76,7 @@ class PreviewWidget(QWidget):
         self.message = ""  # shown when there is no image (e.g. why it could not be read)
         self.busy_text = ""
         self.holding_before = False  # B or \ held down: the whole view shows the original
+        self.side_by_side = False
 
     # -- contents -----------------------------------------------------------
 
@@ -132,8 +135,19 @@ class PreviewWidget(QWidget):
         """Logical widget pixels per image pixel."""
         return self._zoom / self.devicePixelRatioF()
 
+    def _pane_width(self) -> float:
+        """The width one view of the photo has: the whole widget, or half of it side by side."""
+        return self.width() / 2 if self.side_by_side else float(self.width())
+
     def _widget_center(self) -> QPointF:
-        return QPointF(self.width() / 2, self.height() / 2)
+        """The centre of the (left) pane, where the view's centre is drawn."""
+        return QPointF(self._pane_width() / 2, self.height() / 2)
+
+    def _in_first_pane(self, position: QPointF) -> QPointF:
+        """A widget position as the matching position in the left pane (side by side both panes show one view)."""
+        if self.side_by_side and position.x() >= self._pane_width():
+            return QPointF(position.x() - self._pane_width(), position.y())
+        return QPointF(position)
 
     def map_to_widget(self, point: QPointF) -> QPointF:
         return (point - self._center) * self._scale() + self._widget_center()
@@ -149,16 +163,16 @@ class PreviewWidget(QWidget):
         if self._original is None:
             return QRect()
         top_left = self.map_to_image(QPointF(0, 0))
-        bottom_right = self.map_to_image(QPointF(self.width(), self.height()))
+        bottom_right = self.map_to_image(QPointF(self._pane_width(), self.height()))
         left, top = max(0, int(top_left.x())), max(0, int(top_left.y()))
         right = min(self._original.width(), int(bottom_right.x()) + 1)
         bottom = min(self._original.height(), int(bottom_right.y()) + 1)
         return QRect(left, top, max(0, right - left), max(0, bottom - top))
 
     def after_region(self) -> QRect:
-        """The visible part right of the divider, in image pixels: the only part worth cleaning."""
+        """The visible part right of the divider (side by side: the whole view), in image pixels: the only part worth cleaning."""
         visible = self.visible_region()
-        if visible.isEmpty():
+        if visible.isEmpty() or self.side_by_side:
             return visible
         divider = int(self.map_to_image(QPointF(self.divider_x(), 0)).x())
         left = min(max(visible.left(), divider), visible.right() + 1)
@@ -171,7 +185,7 @@ class PreviewWidget(QWidget):
         self._fit = True
         if self._original is not None:
             ratio = self.devicePixelRatioF()
-            fit = min(self.width() * ratio / self._original.width(), self.height() * ratio / self._original.height())
+            fit = min(self._pane_width() * ratio / self._original.width(), self.height() * ratio / self._original.height())
             self._center = QPointF(self._original.width() / 2, self._original.height() / 2)
             self._set_zoom(min(1.0, fit))
         self._view_changed()
@@ -230,6 +244,16 @@ class PreviewWidget(QWidget):
     def divider_x(self) -> float:
         return self._split * self.width()
 
+    def set_side_by_side(self, on: bool) -> None:
+        """Two panes (Before | After) instead of the split view; the view keeps its centre, and refits when fitted."""
+        if on == self.side_by_side:
+            return
+        self.side_by_side = on
+        if self._fit:
+            self.fit()
+        else:
+            self._view_changed()
+
     # -- events ----------------------------------------------------------------
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -242,14 +266,14 @@ class PreviewWidget(QWidget):
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120
         if steps and self._original is not None:
-            self.set_zoom(self._zoom * ZOOM_STEP**steps, event.position())
+            self.set_zoom(self._zoom * ZOOM_STEP**steps, self._in_first_pane(event.position()))
         event.accept()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
             return super().mousePressEvent(event)
         position = event.position()
-        if abs(position.x() - self.divider_x()) <= GRAB_DISTANCE:
+        if not self.side_by_side and abs(position.x() - self.divider_x()) <= GRAB_DISTANCE:
             self._drag = "split"
         elif self._original is not None:
             self._drag = "pan"
@@ -264,7 +288,7 @@ class PreviewWidget(QWidget):
         elif self._drag == "pan":
             self.pan_to(self._center - (position - self._last_pos) / self._scale())
         else:
-            near = abs(position.x() - self.divider_x()) <= GRAB_DISTANCE
+            near = not self.side_by_side and abs(position.x() - self.divider_x()) <= GRAB_DISTANCE
             self.setCursor(Qt.CursorShape.SplitHCursor if near else Qt.CursorShape.OpenHandCursor)
         self._last_pos = position
 
@@ -291,7 +315,7 @@ class PreviewWidget(QWidget):
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if self._fit:
-            self.set_zoom(1.0, event.position())
+            self.set_zoom(1.0, self._in_first_pane(event.position()))
         else:
             self.fit()
 
@@ -317,6 +341,8 @@ class PreviewWidget(QWidget):
             painter.drawText(self.rect().adjusted(20, 20, -20, -20), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
             return
         painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Dark))  # a neutral surround
+        if self.side_by_side:
+            return self._paint_side_by_side(painter)
         self._draw(painter, self._original, QRectF(self._original.rect()), self._original_cache)
         if self.holding_before:  # the whole view as it was, as long as the key is held
             self._paint_label(painter, HOLDING_BEFORE_TEXT, QPointF(8, 8), Qt.AlignmentFlag.AlignLeft)
@@ -332,6 +358,27 @@ class PreviewWidget(QWidget):
             painter.restore()
         self._paint_divider(painter, divider)
         self._paint_labels(painter, divider)
+
+    def _paint_side_by_side(self, painter: QPainter) -> None:
+        pane = self._pane_width()
+        painter.save()
+        painter.setClipRect(QRectF(0, 0, pane, self.height()))
+        self._draw(painter, self._original, QRectF(self._original.rect()), self._original_cache)
+        painter.restore()
+        painter.save()
+        painter.setClipRect(QRectF(pane, 0, self.width() - pane, self.height()))
+        painter.translate(pane, 0)
+        # The original under the cleaned part keeps the pane whole where cleaning has not reached yet.
+        self._draw(painter, self._original, QRectF(self._original.rect()), self._original_cache)
+        if self._denoised is not None and not self.holding_before:
+            self._draw(painter, self._denoised, QRectF(self._denoised_rect), self._denoised_cache)
+        painter.restore()
+        painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Light), 2))
+        painter.drawLine(QPointF(pane, 0), QPointF(pane, self.height()))
+        if self.holding_before:
+            self._paint_label(painter, HOLDING_BEFORE_TEXT, QPointF(pane + 8, 8), Qt.AlignmentFlag.AlignLeft)
+        else:
+            self._paint_labels(painter, pane)
 
     def _paint_divider(self, painter: QPainter, x: float) -> None:
         palette = self.palette()

@@ -290,3 +290,37 @@ def test_holding_b_shows_the_whole_view_before_and_releasing_it_shows_after_agai
     QTest.keyRelease(preview, Qt.Key.Key_B)
     assert not preview.holding_before
     assert column(preview.grab().toImage(), right) == column(with_divider, right)
+
+
+def test_side_by_side_shows_the_same_part_before_and_after_and_cleans_the_whole_view(
+    qtbot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    photo = write_png(tmp_path / "shoot" / "wide.png", noisy_photo(200, 400))
+    window = make_window()
+    requests: list[Region] = []
+    window.live_preview._compute_wanted.connect(lambda request, _progress: requests.append(request.region))
+    window.add_inputs([photo.parent])
+    preview = window.preview
+    qtbot.waitUntil(preview.has_denoised, timeout=30_000)
+    preview.set_zoom(1.0)
+
+    window.side_by_side_action.trigger()
+    assert preview.side_by_side and window.side_by_side_action.isChecked()
+    visible = preview.visible_region()
+    assert preview.after_region() == visible, "each pane shows the whole view: all of it is cleaned"
+    assert visible.width() <= preview.width() / 2 + 1, "a pane is half the widget wide"
+    qtbot.waitUntil(lambda: preview._denoised_rect.contains(preview.after_region()), timeout=30_000)
+    assert requests[-1].left <= visible.left() and requests[-1].left + requests[-1].width >= visible.right()
+
+    image = preview.grab().toImage()
+    ratio = image.devicePixelRatio()
+    left_pane_x = round(preview.width() * 0.25 * ratio)
+    right_pane_x = round(preview.width() * 0.75 * ratio)
+    assert column(image, left_pane_x) != column(image, right_pane_x), "the same place, noisy on the left, clean on the right"
+    QTest.keyPress(preview, Qt.Key.Key_B)
+    holding = preview.grab().toImage()
+    QTest.keyRelease(preview, Qt.Key.Key_B)
+    assert column(holding, left_pane_x) == column(holding, right_pane_x), "holding B shows Before in both panes"
+
+    window.side_by_side_action.trigger()
+    assert not preview.side_by_side and preview.after_region().width() < preview.visible_region().width()
