@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
         self.live_preview.image_loaded.connect(lambda _path, image: self.preview.set_image(image))
         self.live_preview.load_failed.connect(self._on_preview_load_failed)
         self.live_preview.result_ready.connect(self.preview.set_denoised)
+        self.live_preview.overview_ready.connect(self.preview.set_overview)
         self.live_preview.failed.connect(self._on_preview_failed)
         self.live_preview.busy.connect(self.preview.set_busy)
         self.live_preview.outdated.connect(self.preview.clear_denoised)

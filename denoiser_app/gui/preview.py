@@ -31,6 +31,7 @@ GRAB_DISTANCE = 6  # logical pixels either side of the divider that pick it up
 BEFORE_KEYS = (Qt.Key.Key_B, Qt.Key.Key_Backslash)
 HOLDING_BEFORE_TEXT = "Before (release B to see After)"
 PART_OF_VIEW_HINT = "After: the middle of the view only \u2014 zoom in to preview other areas"
+APPROXIMATE_HINT = "After: approximate outside the dashed box (a reduced copy) \u2014 zoom in for the exact result"
 
 
 class _ScaledCache:
@@ -65,6 +66,8 @@ class PreviewWidget(QWidget):
         self._original: QPixmap | None = None
         self._denoised: QPixmap | None = None
         self._denoised_rect = QRect()
+        self._overview: QPixmap | None = None  # the whole photo denoised approximately, from a reduced copy
+        self._overview_cache = _ScaledCache()
         self._original_cache = _ScaledCache()
         self._denoised_cache = _ScaledCache()
         self._zoom = 1.0
@@ -82,7 +85,7 @@ class PreviewWidget(QWidget):
 
     def set_image(self, image: QImage | None) -> None:
         self._original = QPixmap.fromImage(image) if image is not None and not image.isNull() else None
-        self._denoised, self._denoised_rect = None, QRect()
+        self._denoised, self._denoised_rect, self._overview = None, QRect(), None
         self.message = ""
         if self._original is not None:
             self._center = QPointF(self._original.width() / 2, self._original.height() / 2)
@@ -96,8 +99,17 @@ class PreviewWidget(QWidget):
         self._denoised_rect = QRect(rect)
         self.update()
 
+    def set_overview(self, image: QImage) -> None:
+        """Show ``image`` (the whole photo, reduced) as an approximate After wherever the exact one is missing."""
+        if self._original is not None:
+            self._overview = QPixmap.fromImage(image)
+            self.update()
+
+    def has_overview(self) -> bool:
+        return self._overview is not None
+
     def clear_denoised(self) -> None:
-        self._denoised, self._denoised_rect = None, QRect()
+        self._denoised, self._denoised_rect, self._overview = None, QRect(), None
         self.update()
 
     def show_message(self, text: str) -> None:
@@ -321,6 +333,16 @@ class PreviewWidget(QWidget):
 
     # -- painting ----------------------------------------------------------------
 
+    def _draw_after(self, painter: QPainter) -> None:
+        """The approximate whole photo where there is one, the exact cleaned region over it."""
+        if self._overview is not None:
+            self._draw(painter, self._overview, QRectF(self._original.rect()), self._overview_cache)
+        if self._denoised is not None:
+            self._draw(painter, self._denoised, QRectF(self._denoised_rect), self._denoised_cache)
+        if self._denoised is not None and self.shows_part_of_view():  # where the exact part ends
+            painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 1, Qt.PenStyle.DashLine))
+            painter.drawRect(self._image_to_widget_rect(QRectF(self._denoised_rect)))
+
     def _draw(self, painter: QPainter, pixmap: QPixmap, image_rect: QRectF, cache: _ScaledCache) -> None:
         target = self._image_to_widget_rect(image_rect)
         ratio = self.devicePixelRatioF()
@@ -348,13 +370,10 @@ class PreviewWidget(QWidget):
             self._paint_label(painter, HOLDING_BEFORE_TEXT, QPointF(8, 8), Qt.AlignmentFlag.AlignLeft)
             return
         divider = self.divider_x()
-        if self._denoised is not None:
+        if self._denoised is not None or self._overview is not None:
             painter.save()
             painter.setClipRect(QRectF(divider, 0, self.width() - divider, self.height()))
-            self._draw(painter, self._denoised, QRectF(self._denoised_rect), self._denoised_cache)
-            if self.shows_part_of_view():  # where the cleaned part ends
-                painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 1, Qt.PenStyle.DashLine))
-                painter.drawRect(self._image_to_widget_rect(QRectF(self._denoised_rect)))
+            self._draw_after(painter)
             painter.restore()
         self._paint_divider(painter, divider)
         self._paint_labels(painter, divider)
@@ -370,8 +389,8 @@ class PreviewWidget(QWidget):
         painter.translate(pane, 0)
         # The original under the cleaned part keeps the pane whole where cleaning has not reached yet.
         self._draw(painter, self._original, QRectF(self._original.rect()), self._original_cache)
-        if self._denoised is not None and not self.holding_before:
-            self._draw(painter, self._denoised, QRectF(self._denoised_rect), self._denoised_cache)
+        if not self.holding_before:
+            self._draw_after(painter)
         painter.restore()
         painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Light), 2))
         painter.drawLine(QPointF(pane, 0), QPointF(pane, self.height()))
@@ -399,6 +418,8 @@ class PreviewWidget(QWidget):
         # Never "After" over the original: a photographer would think the denoise did nothing.
         if self._denoised is not None:
             after = "After"
+        elif self._overview is not None:
+            after = "After (approximate)"
         elif self.busy_text and not self.busy_text.startswith("Preview paused"):
             after = "After (working…)"
         else:
@@ -407,7 +428,7 @@ class PreviewWidget(QWidget):
         if self.busy_text:
             labels.append((self.busy_text, QPointF(self.width() - 8, self.height() - 30), Qt.AlignmentFlag.AlignRight))
         elif self.shows_part_of_view():
-            labels.append((PART_OF_VIEW_HINT, QPointF(self.width() - 8, self.height() - 30), Qt.AlignmentFlag.AlignRight))
+            labels.append((APPROXIMATE_HINT if self._overview is not None else PART_OF_VIEW_HINT, QPointF(self.width() - 8, self.height() - 30), Qt.AlignmentFlag.AlignRight))
         for text, anchor, side in labels:
             self._paint_label(painter, text, anchor, side)
 

@@ -32,10 +32,14 @@ from denoiser_app.gui.latest import LatestRequest
 DEBOUNCE_MS = 150
 MARGIN = 16  # pixels of context around the visible region, cropped off again
 MAX_PREVIEW_TILE = 512  # small tiles so a cancel lands quickly
-# The most of the view, per side in image pixels, that one preview denoises. At Fit a large photo
-# is all in view, and denoising all of it on every change would take many seconds and a lot of
-# memory. Downscaling first is no way round it: it changes the noise the model would see.
+# The most of the view, per side in image pixels, that one preview denoises exactly. At Fit a large
+# photo is all in view, and denoising all of it on every change would take many seconds and a lot
+# of memory.
 MAX_PREVIEW_SIDE = 1536
+# So a large photo at Fit first gets an approximate After everywhere: a copy reduced to at most this
+# side, denoised in one pass. Reducing averages the noise down, so the strength follows what the
+# noise estimate reads on the copy; the result is labelled approximate and the exact centre follows.
+OVERVIEW_SIDE = 1024
 PAUSED_TEXT = "Preview paused while photos are cleaned: this photo is not cleaned yet"
 RESULT_TEXT = "After: the photo as this run wrote it"
 
@@ -92,6 +96,7 @@ class PreviewRequest:
     path: Path
     region: Region
     settings: PreviewSettings
+    overview: bool = False  # first an approximate whole photo from a reduced copy
 
 
 class _RequestProgress(Progress):
@@ -118,6 +123,7 @@ class PreviewWorker(QObject):
     load_failed = Signal(int, str, str, str)  # load id, path, message, details
     estimated = Signal(str, float)  # path, noise level of the whole photo
     computed = Signal(int, object, QImage)  # request id, Region, denoised 8-bit crop
+    overview_computed = Signal(int, QImage)  # request id, the whole photo denoised from a reduced copy
     timed = Signal(float)  # megapixels per second the last preview was cleaned at, on this computer
     compute_failed = Signal(int, str, str)  # request id, message, details
 
@@ -193,6 +199,8 @@ class PreviewWorker(QObject):
                 self.estimated.emit(str(request.path), sigma)
                 if not denoiser.reads_local_levels:  # one level for the whole photo, as a batch would use
                     strength = sigma * share
+            if request.overview:
+                self._compute_overview(request, pixels, denoiser, strength, progress)
             region = request.region
             height, width = pixels.shape[:2]
             top, left = max(0, region.top - MARGIN), max(0, region.left - MARGIN)
@@ -217,6 +225,29 @@ class PreviewWorker(QObject):
             self.compute_failed.emit(request.request_id, *describe_error(error))
 
 
+    def _compute_overview(
+        self, request: PreviewRequest, pixels: np.ndarray, denoiser: Denoiser, strength: Strength, progress: Progress
+    ) -> None:
+        """Denoise a reduced copy of the whole photo, in one pass, and emit it."""
+        import cv2
+
+        height, width = pixels.shape[:2]
+        factor = max(height, width) / OVERVIEW_SIDE
+        if factor <= 1:
+            return
+        size = (max(1, round(width / factor)), max(1, round(height / factor)))
+        reduced = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
+        if not isinstance(strength, str):  # a level for the full photo: scaled as the copy's noise is
+            strength = strength * denoiser.estimate(reduced) / max(self._ensure_sigma(request.path), 1e-3)
+        passes, denoiser.passes = denoiser.passes, 1
+        try:
+            result = denoiser.denoise(reduced, strength, MAX_PREVIEW_TILE, progress=progress,
+                                      keep_grain=request.settings.keep_grain)
+        finally:
+            denoiser.passes = passes
+        self.overview_computed.emit(request.request_id, to_qimage(result.pixels))
+
+
 class LivePreview(QObject):
     """UI-side controller of the preview thread: debounces, cancels, and drops stale results."""
 
@@ -224,6 +255,7 @@ class LivePreview(QObject):
     load_failed = Signal(str, str, str)  # path, message, details
     estimated = Signal(str, float)
     result_ready = Signal(QRect, QImage)  # the region of the upright image and its denoised pixels
+    overview_ready = Signal(QImage)  # the whole photo, approximately denoised from a reduced copy
     failed = Signal(str, str)  # message, details
     busy = Signal(str)  # what the preview is doing, "" when idle
     outdated = Signal()  # the result shown was made with other settings; a new one is on its way
@@ -242,6 +274,7 @@ class LivePreview(QObject):
         self._loaded = False
         self._output: Path | None = None  # the batch's written output of the photo, shown while paused
         self._shown: Region | None = None  # what the result on screen covers, for this photo and these settings
+        self._has_overview = False  # an approximate whole photo is on screen, for this photo and these settings
         self._region: Region | None = None
         self._settings: PreviewSettings | None = None
         self._progress: Progress | None = None
@@ -265,6 +298,7 @@ class LivePreview(QObject):
         self._worker.load_failed.connect(self._on_load_failed)
         self._worker.estimated.connect(self._on_estimated)
         self._worker.computed.connect(self._on_computed)
+        self._worker.overview_computed.connect(self._on_overview_computed)
         self._worker.timed.connect(self.timed)
         self._worker.compute_failed.connect(self._on_compute_failed)
         self._thread.finished.connect(self._worker.deleteLater)
@@ -278,6 +312,7 @@ class LivePreview(QObject):
         """Load ``path``; while paused, show ``output`` (its cleaned file from this run) as After, if given."""
         self._cancel_current()
         self._path, self._loaded, self._region, self._output, self._shown = path, False, None, output, None
+        self._has_overview = False
         load_id = self._latest_load.supersede()
         if path is not None:
             self.busy.emit("Loading…")
@@ -296,7 +331,7 @@ class LivePreview(QObject):
         else:
             self._timer.stop()
             self._cancel_current()
-            self._output, self._shown = None, None
+            self._output, self._shown, self._has_overview = None, None, False
             self.outdated.emit()  # a live result made before the run is not what the run writes
             self.busy.emit(PAUSED_TEXT)
 
@@ -309,7 +344,7 @@ class LivePreview(QObject):
     def set_settings(self, settings: PreviewSettings) -> None:
         if settings != self._settings:
             if self._settings is not None and settings.changes_the_result(self._settings):
-                self._shown = None
+                self._shown, self._has_overview = None, False
                 self.outdated.emit()
             self._settings = settings
             self.schedule()
@@ -343,7 +378,9 @@ class LivePreview(QObject):
             return
         self._latest_request += 1
         region = self._region.central_window(MAX_PREVIEW_SIDE)
-        request = PreviewRequest(self._latest_request, self._path, region, self._settings)
+        # Only while the approximate view is not already on screen for these settings.
+        overview = region != self._region and not self._has_overview
+        request = PreviewRequest(self._latest_request, self._path, region, self._settings, overview)
         progress = _RequestProgress(request.request_id, self._progressed)
         self._progress = progress
         self.busy.emit("Updating preview…")
@@ -384,6 +421,12 @@ class LivePreview(QObject):
     def _on_estimated(self, path: str, sigma: float) -> None:
         if self._path is not None and Path(path) == self._path:
             self.estimated.emit(path, sigma)
+
+    @Slot(int, QImage)
+    def _on_overview_computed(self, request_id: int, image: QImage) -> None:
+        if request_id == self._latest_request:
+            self._has_overview = True
+            self.overview_ready.emit(image)
 
     @Slot(int, object, QImage)
     def _on_computed(self, request_id: int, region: Region, image: QImage) -> None:

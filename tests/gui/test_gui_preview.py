@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image as PilImage
 from PIL import ImageOps
-from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 
@@ -324,3 +324,41 @@ def test_side_by_side_shows_the_same_part_before_and_after_and_cleans_the_whole_
 
     window.side_by_side_action.trigger()
     assert not preview.side_by_side and preview.after_region().width() < preview.visible_region().width()
+
+
+def test_a_large_photo_at_fit_gets_an_approximate_whole_view_first_then_the_exact_middle(
+    qtbot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    from denoiser_app.gui.preview import APPROXIMATE_HINT
+    from denoiser_app.gui.preview_worker import OVERVIEW_SIDE
+
+    photo = write_png(tmp_path / "shoot" / "large.png", noisy_photo(1800, 2400))
+    window = make_window()
+    requests: list[PreviewRequest] = []
+    window.live_preview._compute_wanted.connect(lambda request, _progress: requests.append(request))
+    window.add_inputs([photo])
+    preview = window.preview
+    qtbot.waitUntil(lambda: preview.has_overview() and preview.has_denoised(), timeout=60_000)
+
+    assert requests[-1].overview and requests[-1].region.height == MAX_PREVIEW_SIDE
+    assert max(preview._overview.width(), preview._overview.height()) == OVERVIEW_SIDE
+    assert preview.shows_part_of_view() and APPROXIMATE_HINT.startswith("After: approximate")
+
+    def row_at_image_y(image: QImage, image_y: int) -> list[int]:
+        y = round(preview.map_to_widget(QPointF(0, image_y)).y() * image.devicePixelRatio())
+        return [image.pixel(x, y) for x in range(0, image.width(), 5)]
+
+    shown = preview.grab().toImage()
+    QTest.keyPress(preview, Qt.Key.Key_B)
+    original = preview.grab().toImage()
+    QTest.keyRelease(preview, Qt.Key.Key_B)
+    half = len(row_at_image_y(shown, 60)) // 2
+    above_the_exact_middle = 60  # image rows 0-131 lie outside the exact 1536 px window
+    assert row_at_image_y(shown, above_the_exact_middle)[half + 5 :] != row_at_image_y(original, above_the_exact_middle)[half + 5 :]
+    assert row_at_image_y(shown, above_the_exact_middle)[: half - 5] == row_at_image_y(original, above_the_exact_middle)[: half - 5]
+
+    count = len(requests)
+    preview.set_zoom(1.0)
+    preview.pan_to(QPointF(300, 300))  # a corner outside the exact middle, at 100%: it fits in one exact preview
+    qtbot.waitUntil(lambda: len(requests) > count, timeout=5_000)
+    assert not requests[-1].overview
