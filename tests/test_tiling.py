@@ -91,3 +91,15 @@ def test_bundled_model_shows_no_seam_on_flat_grey() -> None:
             assert np.abs(tiled[:, band] - whole[:, band]).max() < 1 / 255
             assert np.abs(tiled[band, :] - whole[band, :]).max() < 1 / 255
         assert np.ptp(tiled) < 6 / 255  # and no visible structure painted on flat grey
+
+
+def test_a_rect_indexes_grows_within_the_image_and_knows_what_it_contains() -> None:
+    from denoiser_app.core.tiling import Rect
+
+    image = np.arange(20 * 30).reshape(20, 30)
+    rect = Rect(top=2, left=5, height=4, width=6)
+    assert image[rect.slices()].shape == (4, 6) and image[rect.slices()][0, 0] == image[2, 5]
+    grown = rect.grown(3, height=20, width=30)
+    assert grown == Rect(0, 2, 9, 12) and grown.contains(rect) and not rect.contains(grown)
+    assert image[grown.slices()][rect.relative_to(grown).slices()].tolist() == image[rect.slices()].tolist()
+    assert Rect(0, 0, 100, 50).central_window(10) == Rect(45, 20, 10, 10)

@@ -15,13 +15,47 @@ TileFn = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
-class Tile:
-    """A tile's region in the image (rows ``top:top+height``, columns ``left:left+width``)."""
+class Rect:
+    """A rectangle of an image in pixels: rows ``top:top+height``, columns ``left:left+width``.
+
+    The one rectangle type of the app: the tiles here, and the preview's region
+    of the photo (the GUI converts to and from QRect at its edge).
+    """
 
     top: int
     left: int
     height: int
     width: int
+
+    @property
+    def bottom(self) -> int:
+        return self.top + self.height
+
+    @property
+    def right(self) -> int:
+        return self.left + self.width
+
+    def slices(self) -> tuple[slice, slice]:
+        """Index an H x W (x C) array with this: ``image[rect.slices()]``."""
+        return slice(self.top, self.bottom), slice(self.left, self.right)
+
+    def contains(self, other: Rect) -> bool:
+        return self.top <= other.top and self.left <= other.left and other.bottom <= self.bottom and other.right <= self.right
+
+    def central_window(self, side: int) -> Rect:
+        """At most ``side`` x ``side`` pixels from the middle of this rectangle."""
+        height, width = min(self.height, side), min(self.width, side)
+        return Rect(self.top + (self.height - height) // 2, self.left + (self.width - width) // 2, height, width)
+
+    def grown(self, margin: int, height: int, width: int) -> Rect:
+        """This rectangle with ``margin`` pixels more on each side, kept inside an image of ``height`` x ``width``."""
+        top, left = max(0, self.top - margin), max(0, self.left - margin)
+        return Rect(top, left, min(height, self.bottom + margin) - top, min(width, self.right + margin) - left)
+
+    def relative_to(self, outer: Rect) -> Rect:
+        """This rectangle in the coordinates of ``outer``'s crop."""
+        return Rect(self.top - outer.top, self.left - outer.left, self.height, self.width)
+
 
 
 def _starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -33,12 +67,12 @@ def _starts(length: int, tile: int, overlap: int) -> list[int]:
     return starts
 
 
-def plan_tiles(height: int, width: int, tile: int, overlap: int) -> list[Tile]:
+def plan_tiles(height: int, width: int, tile: int, overlap: int) -> list[Rect]:
     """Tiles of at most ``tile`` pixels a side covering the image, neighbours sharing ``overlap`` or more."""
     if tile <= 2 * overlap:
         raise ValueError(f"tile size {tile} must be more than twice the overlap {overlap}")
     return [
-        Tile(top, left, min(tile, height), min(tile, width))
+        Rect(top, left, min(tile, height), min(tile, width))
         for top in _starts(height, tile, overlap)
         for left in _starts(width, tile, overlap)
     ]
@@ -58,7 +92,7 @@ def _ramp(length: int, overlap: int, fade_start: bool, fade_end: bool) -> np.nda
     return weights
 
 
-def tile_weights(tile: Tile, height: int, width: int, overlap: int) -> np.ndarray:
+def tile_weights(tile: Rect, height: int, width: int, overlap: int) -> np.ndarray:
     """Blending weights for ``tile``: ramps only on sides that have a neighbour."""
     rows = _ramp(tile.height, overlap, tile.top > 0, tile.top + tile.height < height)
     cols = _ramp(tile.width, overlap, tile.left > 0, tile.left + tile.width < width)

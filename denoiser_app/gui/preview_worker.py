@@ -25,6 +25,7 @@ from denoiser_app.core.engine import DEFAULT_PASSES, Denoiser, Strength, auto_sh
 from denoiser_app.core.models import resolve_model
 from denoiser_app.core.noise_level import estimate_sigma
 from denoiser_app.core.progress import Cancelled, Progress, Update
+from denoiser_app.core.tiling import Rect
 from denoiser_app.gui.errors import describe_error
 from denoiser_app.gui.imaging import load_oriented, to_qimage
 from denoiser_app.gui.latest import LatestRequest
@@ -60,41 +61,19 @@ class PreviewSettings:
         )
 
 
-@dataclass(frozen=True)
-class Region:
-    """A rectangle of the upright image, in image pixels."""
+def region_from_qrect(rect: QRect) -> Rect:
+    return Rect(rect.top(), rect.left(), rect.height(), rect.width())
 
-    left: int
-    top: int
-    width: int
-    height: int
 
-    @classmethod
-    def from_rect(cls, rect: QRect) -> Region:
-        return cls(rect.left(), rect.top(), rect.width(), rect.height())
-
-    def to_rect(self) -> QRect:
-        return QRect(self.left, self.top, self.width, self.height)
-
-    def contains(self, other: Region) -> bool:
-        return (
-            self.left <= other.left
-            and self.top <= other.top
-            and other.left + other.width <= self.left + self.width
-            and other.top + other.height <= self.top + self.height
-        )
-
-    def central_window(self, side: int) -> Region:
-        """At most ``side`` × ``side`` pixels from the middle of this region."""
-        width, height = min(self.width, side), min(self.height, side)
-        return Region(self.left + (self.width - width) // 2, self.top + (self.height - height) // 2, width, height)
+def qrect_from_region(region: Rect) -> QRect:
+    return QRect(region.left, region.top, region.width, region.height)
 
 
 @dataclass(frozen=True)
 class PreviewRequest:
     request_id: int
     path: Path
-    region: Region
+    region: Rect
     settings: PreviewSettings
     overview: bool = False  # first an approximate whole photo from a reduced copy
 
@@ -122,7 +101,7 @@ class PreviewWorker(QObject):
     output_loaded = Signal(int, QImage)  # load id, a batch's written output of the photo, upright 8-bit
     load_failed = Signal(int, str, str, str)  # load id, path, message, details
     estimated = Signal(str, float)  # path, noise level of the whole photo
-    computed = Signal(int, object, QImage)  # request id, Region, denoised 8-bit crop
+    computed = Signal(int, object, QImage)  # request id, Rect, denoised 8-bit crop
     overview_computed = Signal(int, QImage)  # request id, the whole photo denoised from a reduced copy
     timed = Signal(float)  # megapixels per second the last preview was cleaned at, on this computer
     compute_failed = Signal(int, str, str)  # request id, message, details
@@ -203,21 +182,16 @@ class PreviewWorker(QObject):
                 self._compute_overview(request, pixels, denoiser, strength, progress)
             region = request.region
             height, width = pixels.shape[:2]
-            top, left = max(0, region.top - MARGIN), max(0, region.left - MARGIN)
-            bottom = min(height, region.top + region.height + MARGIN)
-            right = min(width, region.left + region.width + MARGIN)
+            crop = region.grown(MARGIN, height, width)
             tile = max(128, min(settings.tile, MAX_PREVIEW_TILE))
             started = time.perf_counter()
             result = denoiser.denoise(
-                pixels[top:bottom, left:right], strength, tile, progress=progress, keep_grain=settings.keep_grain
+                pixels[crop.slices()], strength, tile, progress=progress, keep_grain=settings.keep_grain
             )
             seconds = time.perf_counter() - started
             if seconds > 0:
-                self.timed.emit((bottom - top) * (right - left) / 1e6 / seconds)
-            inner = result.pixels[
-                region.top - top : region.top - top + region.height,
-                region.left - left : region.left - left + region.width,
-            ]
+                self.timed.emit(crop.height * crop.width / 1e6 / seconds)
+            inner = result.pixels[region.relative_to(crop).slices()]
             self.computed.emit(request.request_id, region, to_qimage(inner))
         except Cancelled:
             return  # superseded by a newer request
@@ -273,9 +247,9 @@ class LivePreview(QObject):
         self._path: Path | None = None
         self._loaded = False
         self._output: Path | None = None  # the batch's written output of the photo, shown while paused
-        self._shown: Region | None = None  # what the result on screen covers, for this photo and these settings
+        self._shown: Rect | None = None  # what the result on screen covers, for this photo and these settings
         self._has_overview = False  # an approximate whole photo is on screen, for this photo and these settings
-        self._region: Region | None = None
+        self._region: Rect | None = None
         self._settings: PreviewSettings | None = None
         self._progress: Progress | None = None
         self.enabled = True
@@ -351,7 +325,7 @@ class LivePreview(QObject):
 
     def set_region(self, rect: QRect) -> None:
         """The part of the photo to clean: the visible After side. Work already on screen is not redone."""
-        region = Region.from_rect(rect) if rect.isValid() and not rect.isEmpty() else None
+        region = region_from_qrect(rect) if rect.isValid() and not rect.isEmpty() else None
         if region == self._region:
             return
         self._region = region
@@ -429,13 +403,13 @@ class LivePreview(QObject):
             self.overview_ready.emit(image)
 
     @Slot(int, object, QImage)
-    def _on_computed(self, request_id: int, region: Region, image: QImage) -> None:
+    def _on_computed(self, request_id: int, region: Rect, image: QImage) -> None:
         if request_id != self._latest_request:
             return  # the view or the settings changed since it was asked for
         self._progress = None
         self._shown = region
         self.busy.emit("")
-        self.result_ready.emit(region.to_rect(), image)
+        self.result_ready.emit(qrect_from_region(region), image)
 
     @Slot(int, str, str)
     def _on_compute_failed(self, request_id: int, message: str, details: str) -> None:

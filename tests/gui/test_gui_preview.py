@@ -13,10 +13,11 @@ from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 
 from denoiser_app.core.progress import Progress
+from denoiser_app.core.tiling import Rect
 from denoiser_app.gui.imaging import orient, thumbnail
 from denoiser_app.gui.main_window import MainWindow
 from denoiser_app.gui.preview import PreviewWidget
-from denoiser_app.gui.preview_worker import MAX_PREVIEW_SIDE, LivePreview, PreviewRequest, PreviewSettings, Region
+from denoiser_app.gui.preview_worker import MAX_PREVIEW_SIDE, LivePreview, PreviewRequest, PreviewSettings
 from tests.conftest import noisy_photo, write_png
 
 WindowFactory = Callable[..., MainWindow]
@@ -88,8 +89,8 @@ def test_a_change_cancels_the_preview_in_flight_and_its_result_is_ignored(qtbot)
     live._progress = in_flight
     live.schedule()  # the view or settings changed
     assert in_flight.is_cancelled
-    live._on_computed(live._latest_request - 1, Region(0, 0, 4, 4), QImage(4, 4, QImage.Format.Format_RGB888))
-    live._on_computed(live._latest_request, Region(0, 0, 4, 4), QImage(4, 4, QImage.Format.Format_RGB888))
+    live._on_computed(live._latest_request - 1, Rect(0, 0, 4, 4), QImage(4, 4, QImage.Format.Format_RGB888))
+    live._on_computed(live._latest_request, Rect(0, 0, 4, 4), QImage(4, 4, QImage.Format.Format_RGB888))
     live.shutdown()
     assert shown == [QRect(0, 0, 4, 4)]
 
@@ -173,8 +174,8 @@ def test_a_large_photo_in_view_is_previewed_in_a_bounded_central_window(qtbot, t
     live = LivePreview()
     request, _ = first_request(qtbot, live, QRect(0, 0, 6000, 4000), tmp_path)  # a whole 24 MP photo at Fit
     live.shutdown()
-    assert request.region == Region(3000 - MAX_PREVIEW_SIDE // 2, 2000 - MAX_PREVIEW_SIDE // 2, MAX_PREVIEW_SIDE, MAX_PREVIEW_SIDE)
-    assert Region(10, 20, 300, 200).central_window(MAX_PREVIEW_SIDE) == Region(10, 20, 300, 200)
+    assert request.region == Rect(2000 - MAX_PREVIEW_SIDE // 2, 3000 - MAX_PREVIEW_SIDE // 2, MAX_PREVIEW_SIDE, MAX_PREVIEW_SIDE)
+    assert Rect(20, 10, 200, 300).central_window(MAX_PREVIEW_SIDE) == Rect(20, 10, 200, 300)
 
 
 def test_preview_progress_crosses_threads_without_a_qobject_per_request(qtbot, tmp_path: Path) -> None:
@@ -257,7 +258,7 @@ def test_moving_the_divider_right_asks_for_nothing_new_and_left_asks_for_the_new
 ) -> None:
     photo = write_png(tmp_path / "shoot" / "wide.png", noisy_photo(200, 400))
     window = make_window()
-    requests: list[Region] = []
+    requests: list[Rect] = []
     window.live_preview._compute_wanted.connect(lambda request, _progress: requests.append(request.region))
     window.add_inputs([photo.parent])
     preview = window.preview
@@ -297,7 +298,7 @@ def test_side_by_side_shows_the_same_part_before_and_after_and_cleans_the_whole_
 ) -> None:
     photo = write_png(tmp_path / "shoot" / "wide.png", noisy_photo(200, 400))
     window = make_window()
-    requests: list[Region] = []
+    requests: list[Rect] = []
     window.live_preview._compute_wanted.connect(lambda request, _progress: requests.append(request.region))
     window.add_inputs([photo.parent])
     preview = window.preview
