@@ -94,8 +94,8 @@ def _ramp(length: int, overlap: int, fade_start: bool, fade_end: bool) -> np.nda
 
 def tile_weights(tile: Rect, height: int, width: int, overlap: int) -> np.ndarray:
     """Blending weights for ``tile``: ramps only on sides that have a neighbour."""
-    rows = _ramp(tile.height, overlap, tile.top > 0, tile.top + tile.height < height)
-    cols = _ramp(tile.width, overlap, tile.left > 0, tile.left + tile.width < width)
+    rows = _ramp(tile.height, overlap, tile.top > 0, tile.bottom < height)
+    cols = _ramp(tile.width, overlap, tile.left > 0, tile.right < width)
     return np.outer(rows, cols)[..., None]
 
 
@@ -121,11 +121,10 @@ def run_tiled(
     total = np.zeros(image.shape, dtype=np.float32)
     weight_sum = np.zeros((height, width, 1), dtype=np.float32)
     for index, region in enumerate(tiles, start=1):
-        rows = slice(region.top, region.top + region.height)
-        cols = slice(region.left, region.left + region.width)
+        where = region.slices()
         weights = tile_weights(region, height, width, overlap)
-        total[rows, cols] += process(image[rows, cols]) * weights
-        weight_sum[rows, cols] += weights
+        total[where] += process(image[where]) * weights
+        weight_sum[where] += weights
         if on_tile:
             on_tile(index, len(tiles))
     total /= weight_sum
