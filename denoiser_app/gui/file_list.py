@@ -20,7 +20,7 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QGuiApplication, QImage, QPixmap
+from PySide6.QtGui import QGuiApplication, QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QStyle, QTreeView, QWidget
 
 from denoiser_app.core.batch import FolderScan, is_image_name, scan_folder
@@ -383,6 +383,9 @@ def _file_size(path: Path) -> int:
         return 0
 
 
+STATUS_WIDTH = 150
+
+
 class FileListView(QTreeView):
     """A flat, sortable-looking list of files with thumbnails."""
 
@@ -399,7 +402,13 @@ class FileListView(QTreeView):
         header.setSectionResizeMode(FileListModel.NAME, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(FileListModel.SIZE, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(FileListModel.STATUS, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(FileListModel.STATUS, 150)
+        header.resizeSection(FileListModel.STATUS, STATUS_WIDTH)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # A narrow list (a small screen, the preview given the room) keeps the names readable.
+        status = max(60, min(STATUS_WIDTH, self.viewport().width() // 3))
+        self.header().resizeSection(FileListModel.STATUS, status)
 
     def select_path(self, path: Path) -> bool:
         model = self.model()

@@ -384,10 +384,13 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if not self._splitter_restored:  # first run: give the preview the room left by the side panels
+        if not self._splitter_restored:  # first run: the preview gets half the window or more
             self._splitter_restored = True
-            side = self.options.sizeHint().width() + 30
-            self.splitter.setSizes([side, max(300, self.splitter.width() - 2 * side), side])
+            width = self.splitter.width()
+            # On a small screen (1024 px) the photo list gives way (its names elide); the settings keep their width.
+            options = self.options.sizeHint().width() + 30
+            files = min(options, max(200, int(width * 0.2)))
+            self.splitter.setSizes([files, max(300, width - files - options), options])
 
     def toggle_panel(self, index: int) -> None:
         """Fold a side panel away to give the preview its room, or bring it back."""

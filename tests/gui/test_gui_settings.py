@@ -386,3 +386,16 @@ def test_the_side_panels_fold_away_for_the_preview_and_come_back(make_window: Wi
     window.toggle_files_action.trigger()
     window.toggle_options_action.trigger()
     assert window.splitter.sizes() == before
+
+
+def test_at_1024_by_640_the_preview_gets_the_most_room_and_names_stay_readable(
+    qtbot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    from denoiser_app.gui.file_list import FileListModel
+    from tests.conftest import noisy_photo, write_png
+
+    window = make_window(size=(1024, 640))
+    window.add_inputs([write_png(tmp_path / "shoot" / "Portrait of Anna.png", noisy_photo(40, 40))])
+    files, preview, options = window.splitter.sizes()
+    assert preview >= max(files, 0.33 * sum((files, preview, options)))
+    assert window.file_view.header().sectionSize(FileListModel.NAME) >= 50
