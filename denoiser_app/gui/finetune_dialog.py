@@ -271,13 +271,17 @@ class FineTuneDialog(QDialog):
 
     # -- choices -------------------------------------------------------------------------
 
+    def _ask_folder(self, edit: QLineEdit, title: str) -> bool:
+        """Let the user pick a folder for ``edit``, starting where it points; whether one was picked."""
+        current = Path(edit.text().strip())
+        folder = QFileDialog.getExistingDirectory(self, title, str(current) if current.is_dir() else str(Path.home()))
+        if folder:
+            edit.setText(folder)
+        return bool(folder)
+
     @Slot()
     def choose_folder(self) -> None:
-        current = Path(self.folder_edit.text().strip())
-        start = str(current) if current.is_dir() else str(Path.home())
-        folder = QFileDialog.getExistingDirectory(self, "Choose a Folder of Clean Photos", start)
-        if folder:
-            self.folder_edit.setText(folder)
+        self._ask_folder(self.folder_edit, "Choose a Folder of Clean Photos")
 
     def _on_folder_changed(self, text: str) -> None:
         folder = Path(text.strip()) if text.strip() else None
@@ -303,11 +307,7 @@ class FineTuneDialog(QDialog):
 
     @Slot()
     def choose_camera_folder(self) -> None:
-        current = Path(self.camera_edit.text().strip())
-        start = str(current) if current.is_dir() else str(Path.home())
-        folder = QFileDialog.getExistingDirectory(self, "Choose a Folder of Your Camera's Noisy Photos", start)
-        if folder:
-            self.camera_edit.setText(folder)
+        if self._ask_folder(self.camera_edit, "Choose a Folder of Your Camera's Noisy Photos"):
             self.noise.setCurrentIndex(self.noise.findData(MY_CAMERA))
 
     def _on_camera_folder_changed(self, text: str) -> None:
