@@ -288,7 +288,8 @@ def test_holding_b_shows_the_whole_view_before_and_releasing_it_shows_after_agai
     preview = window.preview
     qtbot.waitUntil(preview.has_denoised, timeout=30_000)
     with_divider = preview.grab().toImage()
-    right = round(preview.width() * 0.75 * with_divider.devicePixelRatio())
+    # a column of the photo right of the divider (the photo is smaller than the view)
+    right = round(preview.map_to_widget(QPointF(120, 0)).x() * with_divider.devicePixelRatio())
     QTest.keyPress(preview, Qt.Key.Key_B)
     assert preview.holding_before
     holding = preview.grab().toImage()
