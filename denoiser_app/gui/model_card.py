@@ -28,8 +28,10 @@ def model_card(model: str | None) -> str:
         info = ModelInfo.from_metadata(read_metadata(path))
     except ModelFileError as error:  # read_metadata also checks the fields ModelInfo needs
         return f"*No card for {label}, and its file could not be read: {error}*"
-    lines = [f"# {info.name or path.stem}", "", info.description or "*No description.*", ""]
+    # The file's name is the user's name for it (a rename changes only that); the name inside is what it was made as.
+    lines = [f"# {path.stem}", "", info.description or "*No description.*", ""]
     facts = {
+        "Made as": info.name if info.name and info.name != path.stem else None,
         "Architecture": info.architecture,
         "Parameters": info.extra.get("parameters"),
         "Noise range (8-bit σ)": f"{info.noise_range[0]:g}–{info.noise_range[1]:g}",

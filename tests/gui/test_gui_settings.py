@@ -156,8 +156,11 @@ def test_about_shows_the_version_and_the_chosen_models_card(qtbot, make_window: 
     window = make_window()
     dialog = window.show_about()
     assert __version__ in dialog.findChild(about_dialog.QLabel).text()
-    chosen = about_dialog.resolve_model(window.options.model_reference())
-    assert about_dialog.ModelInfo.from_metadata(about_dialog.read_metadata(chosen)).name in dialog.card.toPlainText()
+    from denoiser_app.core.modelfile import ModelInfo, read_metadata
+    from denoiser_app.core.models import resolve_model
+
+    chosen = resolve_model(window.options.model_reference())
+    assert ModelInfo.from_metadata(read_metadata(chosen)).name in dialog.card.toPlainText()
     dialog.close()
 
     with_card = tmp_path / "mine.pt"
