@@ -38,6 +38,7 @@ from model.noise import add_noise, camera, parse_mix
 from model.noise_profile import NoiseProfile
 
 CHECKPOINT_NAME = "checkpoint.pt"
+BEST_NAME = "best.pt"  # beside the checkpoint: the best-measured averaged weights, for Stop to keep
 LOG_NAME = "train.log"
 STATE_NAME = "state.json"  # beside the checkpoint: where the run stands, for resuming without reading the log
 # Dead-leaves images made at the start of a run with synthetic_share > 0.
@@ -266,6 +267,24 @@ class TrainingResult:
     scores: dict[str, float]  # the last validation; measured at the end too when a run stops between checks
     ema: nn.Module  # the averaged weights, the ones worth keeping
     config: TrainConfig
+    best: BestSoFar | None = None  # the best-measured weights of the run, when they are not the last ones
+
+
+@dataclass
+class BestSoFar:
+    """The averaged weights at the validation with the highest mean PSNR so far, kept in ``best.pt``."""
+
+    step: int
+    scores: dict[str, float]
+    weights: dict[str, torch.Tensor]
+
+    @property
+    def mean(self) -> float:
+        return mean_score(self.scores)
+
+
+def mean_score(scores: dict[str, float]) -> float:
+    return sum(scores.values()) / len(scores) if scores else float("-inf")
 
 
 VALIDATION_STAGE = Stage.VALIDATION  # its progress updates carry the scores as ``data``
@@ -322,6 +341,10 @@ def train(
         scores = state.get("scores", {})
         scores_step = state.get("scores_step")
         log.write(f"resumed at step {step}")
+    best: BestSoFar | None = None
+    if (run_dir / BEST_NAME).exists():
+        record = torch.load(run_dir / BEST_NAME, map_location="cpu", weights_only=False)
+        best = BestSoFar(record["step"], record["scores"], record["weights"])
     else:
         log.write(f"new run: {json.dumps(asdict(config))}")
 
@@ -354,8 +377,12 @@ def train(
         RunState(step, config.total_steps, stopped_by, scores, scores_step).write(run_dir)
 
     def validate() -> None:
-        nonlocal scores, scores_step
+        nonlocal scores, scores_step, best
         scores, scores_step = validator.score(ema), step
+        if best is None or mean_score(scores) > best.mean:
+            best = BestSoFar(step, dict(scores), {k: v.detach().clone() for k, v in ema.state_dict().items()})
+            with atomic_path(run_dir / BEST_NAME) as temporary:
+                torch.save({"step": best.step, "scores": best.scores, "weights": best.weights}, temporary)
         log.write(f"step {step} validation " + " ".join(f"{k} {v:.3f}" for k, v in scores.items()))
         message = " ".join(f"{case} {value:.2f} dB" for case, value in scores.items())
         progress.report(VALIDATION_STAGE, step, config.total_steps, message, data=dict(scores))
@@ -403,7 +430,8 @@ def train(
         validate()  # a short run still gets its one measurement
     checkpoint(stopped_by)
     log.write(f"stopped at step {step} ({stopped_by}) after {time.monotonic() - started:.0f}s")
-    return TrainingResult(step, stopped_by, scores, ema, config)
+    kept = best if best is not None and best.step != scores_step and best.mean > mean_score(scores) else None
+    return TrainingResult(step, stopped_by, scores, ema, config, kept)
 
 
 def main(argv: list[str] | None = None) -> None:

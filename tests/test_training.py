@@ -128,6 +128,30 @@ def test_profile_noise_in_a_batch_is_labelled_per_pixel_with_its_level() -> None
     assert float(residual[..., 32:].std()) == pytest.approx(float(bright), rel=0.15)
 
 
+def test_the_best_measured_weights_are_kept_when_later_steps_measure_worse(
+    clean_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from model import train as train_module
+
+    measured = iter([{"gauss25": 30.0}, {"gauss25": 29.0}, {"gauss25": 28.5}, {"gauss25": 28.0}])
+    snapshots: list[dict[str, torch.Tensor]] = []
+
+    def score(self, ema: torch.nn.Module) -> dict[str, float]:
+        snapshots.append({k: v.clone() for k, v in ema.state_dict().items()})
+        return next(measured)
+
+    monkeypatch.setattr(train_module.Validator, "score", score)
+    run = tmp_path / "run"
+    result = train(_config(clean_folder, total_steps=4, validate_every=2), run, echo=False)
+    assert result.step == 4 and result.scores == {"gauss25": 29.0}
+    assert result.best is not None and result.best.step == 2 and result.best.scores == {"gauss25": 30.0}
+    assert all(torch.equal(result.best.weights[k], snapshots[0][k]) for k in snapshots[0])
+    assert (run / train_module.BEST_NAME).exists()
+
+    resumed = train(_config(clean_folder, total_steps=6, validate_every=2), run, echo=False)
+    assert resumed.best is not None and resumed.best.step == 2, "a resumed run remembers its best"
+
+
 def test_fine_tuning_starts_from_the_given_model(clean_folder: Path, tmp_path: Path, tiny_model: Path) -> None:
     result = train(_config(clean_folder, init_from=str(tiny_model), total_steps=0), tmp_path / "ft", echo=False)
     base = load_denoiser(tiny_model, "cpu")

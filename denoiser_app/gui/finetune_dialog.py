@@ -401,8 +401,10 @@ class FineTuneDialog(QDialog):
         answer = QMessageBox.question(
             self,
             TITLE,
-            f"Training stopped after {outcome.step:,} steps. Save what it has learned so far as "
-            f"\u201c{self._job.name if self._job else ''}\u201d?\n\n"
+            f"Training stopped after {outcome.step:,} steps. Save "
+            + ("what it has learned so far" if outcome.kept_step is None else
+               f"the best it measured so far (step {outcome.kept_step:,}; later steps did worse on your set-aside photos)")
+            + f" as \u201c{self._job.name if self._job else ''}\u201d?\n\n"
             "Either way, you can continue later: start again with the same name and choose Resume.",
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard,
             QMessageBox.StandardButton.Save,
@@ -560,7 +562,8 @@ class FineTuneDialog(QDialog):
 
     def _announce(self, outcome: TrainingOutcome, job: TrainingJob) -> None:
         self.progress.setValue(STEPS)
-        self.progress.setFormat(f"Saved after {outcome.step:,} steps")
+        self.progress.setFormat(f"Saved after {outcome.step:,} steps" if outcome.kept_step is None
+                                else f"Saved the best, from step {outcome.kept_step:,} of {outcome.step:,}")
         scores = describe_scores(outcome.scores)
         self.status_label.setText(
             f"Saved \u201c{job.name}\u201d with your models." + (f" Its {scores}." if scores else "")

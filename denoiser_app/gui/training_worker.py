@@ -7,6 +7,7 @@ are written atomically, so a stopped or failed run never leaves half a model.
 """
 from __future__ import annotations
 
+import copy
 import shutil
 import time
 from dataclasses import asdict, dataclass, replace
@@ -47,6 +48,11 @@ class TrainingOutcome:
     network: nn.Module  # the averaged (EMA) weights, which are the ones worth keeping
     recipe: dict[str, Any]
     saved_to: Path | None = None
+    kept_step: int | None = None  # the earlier step whose weights measured best and are the ones kept
+
+    @property
+    def saved_step(self) -> int:
+        return self.step if self.kept_step is None else self.kept_step
 
 
 def describe_training_error(error: BaseException) -> tuple[str, str]:
@@ -117,7 +123,7 @@ def save_model(outcome: TrainingOutcome, job: TrainingJob) -> TrainingOutcome:
         description=describe_model(recipe),
         recipe=recipe,
         training_data=recipe["train_dirs"],
-        steps=outcome.step,
+        steps=outcome.saved_step,
         validation_psnr=outcome.scores,
     )
     if outcome.stopped_by == StopReason.FINISHED:  # nothing left to resume
@@ -149,12 +155,18 @@ class TrainingWorker(JobWorker):
         if self.job.camera_photos is not None and starts_anew and not config.noise_profile:
             config = replace(config, noise_profile=measure_camera_noise(self.job.camera_photos, self.progress))
         result = train(config, self.job.run_dir, self.job.time_budget, progress=self.progress, echo=False)
+        network, scores, kept_step = result.ema, dict(result.scores), None
+        if result.best is not None:  # later steps measured worse on the set-aside photos: keep the best
+            network = copy.deepcopy(result.ema)
+            network.load_state_dict(result.best.weights)
+            scores, kept_step = dict(result.best.scores), result.best.step
         return TrainingOutcome(
             step=result.step,
             stopped_by=result.stopped_by,
-            scores=dict(result.scores),
-            network=result.ema,
+            scores=scores,
+            network=network,
             recipe=asdict(result.config),
+            kept_step=kept_step,
         )
 
 

@@ -294,7 +294,8 @@ def test_stop_then_save_keeps_what_was_learned(
 
     metadata = read_metadata(path)
     stopped_at = resumable_step(run_dir_for("partial"))
-    assert stopped_at is not None and metadata["steps"] == stopped_at >= 2
+    assert stopped_at is not None and stopped_at >= 2
+    assert 0 < metadata["steps"] <= stopped_at, "the last steps, or the best-measured earlier ones"
     assert metadata["recipe"]["total_steps"] == ENDLESS["total_steps"]
     assert user_model_files(user_dirs) == ["partial.pt", "tiny.pt"]
 
