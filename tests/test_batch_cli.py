@@ -294,6 +294,38 @@ def test_ctrl_c_stops_cleanly_with_exit_130(tmp_path: Path, tiny_model: Path) ->
         assert Image.open(path).size == (300, 300)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX; TerminateProcess would do the same")
+def test_a_killed_batch_leaves_only_complete_photos_and_the_next_run_finishes_the_rest(tmp_path: Path, tiny_model: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    folder = tmp_path / "shoot"
+    for i in range(30):
+        write_png(folder / f"img{i:02d}.png", noisy_photo(300, 300, i))
+    command = [sys.executable, "-m", "denoiser_app.cli", str(folder), "--model", str(tiny_model), "--strength", "10",
+               "--tile", "128", "--threads", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = default_output_dir(folder)
+    deadline = time.monotonic() + 60
+    while not (out.exists() and len(list(out.glob("*.png"))) >= 2) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)  # a crash: no handler runs, nothing is tidied
+    process.wait(timeout=30)
+    before = snapshot(folder)
+    visible = [p for p in out.iterdir() if not p.name.startswith(".")]
+    assert 0 < len(visible) < 30
+    for path in visible:  # a photo under its real name is always whole
+        with Image.open(path) as picture:
+            picture.load()
+            assert picture.size == (300, 300)
+
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [f"img{i:02d}.png" for i in range(30)]
+    assert snapshot(folder) == before, "the originals are never touched"
+
+
 def test_names_differing_only_in_case_never_share_an_output(tmp_path: Path) -> None:
     folder = tmp_path / "case"
     write_png(folder / "IMG_1.PNG", noisy_photo(8, 8))
