@@ -487,6 +487,8 @@ class FineTuneDialog(QDialog):
             self.status_label.setText(update.message)
             if isinstance(update.data, dict):
                 self.profile_plot.set_profile(NoiseProfile.from_dict(update.data))
+                # The plot appears below the chart: grow rather than squeeze the two together.
+                self.resize(self.width(), max(self.height(), self.sizeHint().height()))
             return
         if update.stage != Stage.TRAIN:
             return

@@ -15,7 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from model.noise_profile import NoiseProfile
+from model.noise_profile import NoiseProfile, describe_profile
 
 LOSS_COLOUR = QColor(40, 110, 200)
 PSNR_COLOUR = QColor(220, 110, 20)
@@ -129,6 +129,7 @@ class NoiseProfilePlot(QWidget):
 
     def set_profile(self, profile: NoiseProfile | None) -> None:
         self.profile = profile
+        self.setToolTip(describe_profile(profile) if profile is not None else "")
         self.setVisible(profile is not None)
         self.update()
 
@@ -153,6 +154,9 @@ class NoiseProfilePlot(QWidget):
             painter.setPen(QPen(colour, 2))
             painter.drawPath(path)
         painter.setPen(text)
+        painter.drawText(QRectF(plot.left(), 2, plot.width(), MARGIN_TOP - 4), Qt.AlignmentFlag.AlignHCenter,
+                         f"Your camera's noise: channels agree {self.profile.channel_correlation:.2f}, "
+                         f"grain {self.profile.spread:.1f} px")
         painter.drawText(QRectF(2, plot.top(), MARGIN_LEFT - 6, 14), Qt.AlignmentFlag.AlignRight, f"{top:.1f}")
         painter.drawText(QRectF(2, plot.bottom() - 14, MARGIN_LEFT - 6, 14), Qt.AlignmentFlag.AlignRight, "0")
         painter.drawText(QRectF(2, plot.top() + plot.height() / 2 - 7, MARGIN_LEFT - 6, 14), Qt.AlignmentFlag.AlignRight, "noise")
