@@ -83,14 +83,11 @@ CONDITIONS = {
 
 def variants(pairs: list[RealPair], conditions: list[str], seed: int = 0) -> dict[str, list[RealPair]]:
     rng = np.random.default_rng(seed)
+    noises = [pair.noisy.astype(np.float32) - pair.reference.astype(np.float32) for pair in pairs]
     out = {}
     for condition in conditions:
         make = CONDITIONS[condition]
-        if make is None:
-            out[condition] = pairs
-            continue
-        noises = [pair.noisy.astype(np.float32) - pair.reference.astype(np.float32) for pair in pairs]
-        out[condition] = [_with_noise(p, make(n, rng)) for p, n in zip(pairs, noises)]
+        out[condition] = pairs if make is None else [_with_noise(p, make(n, rng)) for p, n in zip(pairs, noises)]
     return out
 
 

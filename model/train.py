@@ -430,7 +430,7 @@ def train(
         validate()  # a short run still gets its one measurement
     checkpoint(stopped_by)
     log.write(f"stopped at step {step} ({stopped_by}) after {time.monotonic() - started:.0f}s")
-    kept = best if best is not None and best.step != scores_step and best.mean > mean_score(scores) else None
+    kept = best if best is not None and best.mean > mean_score(scores) else None
     return TrainingResult(step, stopped_by, scores, ema, config, kept)
 
 

@@ -57,7 +57,6 @@ class Rect:
         return Rect(self.top - outer.top, self.left - outer.left, self.height, self.width)
 
 
-
 def _starts(length: int, tile: int, overlap: int) -> list[int]:
     if length <= tile:
         return [0]

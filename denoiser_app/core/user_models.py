@@ -65,13 +65,18 @@ def _free_name_problem(name: str) -> str | None:
     return problem
 
 
+def _entry(name: str) -> ModelEntry:
+    entry = next((e for e in list_models() if e.name == name), None)
+    if entry is None:
+        raise ModelFileError(f"There is no model named \u201c{name}\u201d.")
+    return entry
+
+
 def _user_entry(name: str) -> ModelEntry:
-    for entry in list_models():
-        if entry.name == name:
-            if entry.bundled:
-                raise ModelFileError(f"\u201c{entry.label}\u201d is built in; only your own models can be changed.")
-            return entry
-    raise ModelFileError(f"There is no model named \u201c{name}\u201d.")
+    entry = _entry(name)
+    if entry.bundled:
+        raise ModelFileError(f"\u201c{entry.label}\u201d is built in; only your own models can be changed.")
+    return entry
 
 
 def check_model_works(path: Path) -> ModelInfo:
@@ -124,9 +129,9 @@ def rename_model(name: str, new_name: str) -> Path:
     entry = _user_entry(name)
     if new_name == name:
         return entry.path
-    problem = None if new_name.lower() == name.lower() else _free_name_problem(new_name)
-    if problem is None:
-        problem = name_problem(new_name, bundled_names())
+    # A change of case only renames the file it already is, so it cannot clash with itself.
+    same_file = new_name.lower() == name.lower()
+    problem = name_problem(new_name, bundled_names()) if same_file else _free_name_problem(new_name)
     if problem:
         raise ModelNameError(problem)
     destination = entry.path.with_name(f"{new_name}{MODEL_SUFFIX}")
@@ -141,9 +146,7 @@ def delete_model(name: str) -> None:
 
 def export_model(name: str, destination: Path) -> Path:
     """Copy the model ``name`` (bundled or the user's) to ``destination``, a file or a folder."""
-    entry = next((e for e in list_models() if e.name == name), None)
-    if entry is None:
-        raise ModelFileError(f"There is no model named \u201c{name}\u201d.")
+    entry = _entry(name)
     destination = Path(destination)
     if destination.is_dir():
         destination = destination / entry.path.name

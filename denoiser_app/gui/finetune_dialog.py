@@ -65,6 +65,14 @@ FROM_SCRATCH = ""  # item data of "Train a new network from scratch"
 VALIDATION_LABELS = {"camera": "camera noise", "gauss25": "Gaussian \u03c3 25", "isp": "camera-pipeline noise"}
 
 
+def _folder_row(edit: QLineEdit, button: QPushButton) -> QHBoxLayout:
+    """A folder's path, editable, with its Choose… button beside it."""
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    row.addWidget(button)
+    return row
+
+
 def format_duration(seconds: float) -> str:
     hours, rest = divmod(int(seconds), 3600)
     minutes, secs = divmod(rest, 60)
@@ -137,9 +145,6 @@ class FineTuneDialog(QDialog):
         self.folder_edit = QLineEdit()
         self.folder_edit.setPlaceholderText("a folder of clean, low-ISO photos")
         self.folder_button = QPushButton("Choose…")
-        folder_row = QHBoxLayout()
-        folder_row.addWidget(self.folder_edit, 1)
-        folder_row.addWidget(self.folder_button)
         self.count_label = QLabel("")
         self.count_label.setWordWrap(True)
 
@@ -150,9 +155,6 @@ class FineTuneDialog(QDialog):
             "trains on noise like it. Even areas (sky, walls, soft background) make the measurement reliable."
         )
         self.camera_button = QPushButton("Choose…")
-        camera_row = QHBoxLayout()
-        camera_row.addWidget(self.camera_edit, 1)
-        camera_row.addWidget(self.camera_button)
         self.camera_label = QLabel("")
         self.camera_label.setWordWrap(True)
 
@@ -178,11 +180,11 @@ class FineTuneDialog(QDialog):
 
         choices = QGroupBox("What to learn")
         form = QFormLayout(choices)
-        form.addRow("Your photos:", folder_row)
+        form.addRow("Your photos:", _folder_row(self.folder_edit, self.folder_button))
         form.addRow("", self.count_label)
         form.addRow("Start from:", self.base)
         form.addRow("Noise to add:", self.noise)
-        form.addRow("Camera's noisy photos:", camera_row)
+        form.addRow("Camera's noisy photos:", _folder_row(self.camera_edit, self.camera_button))
         form.addRow("", self.camera_label)
         form.addRow("Training time:", self.minutes)
         form.addRow("Save as:", self.name_edit)

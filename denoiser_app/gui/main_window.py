@@ -33,8 +33,7 @@ from denoiser_app.core.batch import (
     source_folder,
     unread_photo_reason,
 )
-from denoiser_app.core.imageio import SUPPORTED_SUFFIXES
-from denoiser_app.core.imageio import probe_megapixels
+from denoiser_app.core.imageio import SUPPORTED_SUFFIXES, probe_megapixels
 from denoiser_app.core.models import DEFAULT_MODEL, MODEL_SUFFIX, list_models
 from denoiser_app.core.progress import Stage, Update
 from denoiser_app.gui.about_dialog import AboutDialog
@@ -670,8 +669,7 @@ class MainWindow(QMainWindow):
         return self.training_dialog
 
     def _on_model_created(self, path: str) -> None:
-        # Listed, not chosen: the model the user cleans with changes only when they choose it.
-        self.options.reload_models(list_models(), self.options.model_reference() or "")
+        self.refresh_models()  # listed, not chosen: the model the user cleans with changes only when they choose it
         self.statusBar().showMessage(f"Your new model \u201c{Path(path).stem}\u201d is in the model list.", 15000)
 
     @Slot()

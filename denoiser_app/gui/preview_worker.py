@@ -198,7 +198,6 @@ class PreviewWorker(QObject):
         except Exception as error:
             self.compute_failed.emit(request.request_id, *describe_error(error))
 
-
     def _compute_overview(
         self, request: PreviewRequest, pixels: np.ndarray, denoiser: Denoiser, strength: Strength, progress: Progress
     ) -> None:

@@ -29,12 +29,13 @@ def column(image: QImage, x: int) -> list[int]:
     return [image.pixel(x, y) for y in range(margin, image.height() - margin, 7)]
 
 
-def window_recording_requests(make_window: WindowFactory, photo: Path) -> tuple[MainWindow, list[PreviewRequest]]:
-    """A window showing ``photo``, and the list of every preview request it sends from now on."""
+def window_recording_requests(qtbot, make_window: WindowFactory, photo: Path) -> tuple[MainWindow, list[PreviewRequest]]:
+    """A window showing ``photo`` with its first cleaned view, and the list of every preview request it sent."""
     window = make_window()
     requests: list[PreviewRequest] = []
     window.live_preview._compute_wanted.connect(lambda request, _progress: requests.append(request))
     window.add_inputs([photo])
+    qtbot.waitUntil(window.preview.has_denoised, timeout=60_000)
     return window, requests
 
 
@@ -265,9 +266,8 @@ def test_adding_photos_keeps_the_zoom_of_the_photo_in_view(qtbot, make_window: W
 def test_moving_the_divider_right_asks_for_nothing_new_and_left_asks_for_the_newly_shown_part(
     qtbot, make_window: WindowFactory, tmp_path: Path
 ) -> None:
-    window, requests = window_recording_requests(make_window, write_png(tmp_path / "shoot" / "wide.png", noisy_photo(200, 400)))
+    window, requests = window_recording_requests(qtbot, make_window, write_png(tmp_path / "shoot" / "wide.png", noisy_photo(200, 400)))
     preview = window.preview
-    qtbot.waitUntil(preview.has_denoised, timeout=30_000)
     first = requests[-1].region
     assert first.left == preview.after_region().left() and first.left + first.width == 400  # the right half only
     count = len(requests)
@@ -302,9 +302,8 @@ def test_holding_b_shows_the_whole_view_before_and_releasing_it_shows_after_agai
 def test_side_by_side_shows_the_same_part_before_and_after_and_cleans_the_whole_view(
     qtbot, make_window: WindowFactory, tmp_path: Path
 ) -> None:
-    window, requests = window_recording_requests(make_window, write_png(tmp_path / "shoot" / "wide.png", noisy_photo(200, 400)))
+    window, requests = window_recording_requests(qtbot, make_window, write_png(tmp_path / "shoot" / "wide.png", noisy_photo(200, 400)))
     preview = window.preview
-    qtbot.waitUntil(preview.has_denoised, timeout=30_000)
     preview.set_zoom(1.0)
 
     window.side_by_side_action.trigger()
@@ -336,9 +335,9 @@ def test_a_large_photo_at_fit_gets_an_approximate_whole_view_first_then_the_exac
     from denoiser_app.gui.preview import APPROXIMATE_HINT
     from denoiser_app.gui.preview_worker import OVERVIEW_SIDE
 
-    window, requests = window_recording_requests(make_window, write_png(tmp_path / "shoot" / "large.png", noisy_photo(1800, 2400)))
+    window, requests = window_recording_requests(qtbot, make_window, write_png(tmp_path / "shoot" / "large.png", noisy_photo(1800, 2400)))
     preview = window.preview
-    qtbot.waitUntil(lambda: preview.has_overview() and preview.has_denoised(), timeout=60_000)
+    assert preview.has_overview(), "the approximate whole view comes before the exact middle"
 
     assert requests[-1].overview and requests[-1].region.height == MAX_PREVIEW_SIDE
     assert max(preview._overview.width(), preview._overview.height()) == OVERVIEW_SIDE
