@@ -58,7 +58,7 @@ def channel_correlated_gaussian(noise: np.ndarray, rng: np.random.Generator) -> 
     """Gaussian noise of ``noise``'s std whose channels correlate as ``noise``'s do on average."""
     flat = noise.reshape(-1, noise.shape[-1])
     corr = np.corrcoef(flat.T)
-    share = float(np.clip(corr[np.triu_indices(3, 1)].mean(), 0.0, 0.99))
+    share = float(np.clip(np.nan_to_num(corr[np.triu_indices(3, 1)].mean()), 0.0, 0.99))  # flat noise: no correlation
     common = rng.normal(0.0, 1.0, noise.shape[:2] + (1,))
     own = rng.normal(0.0, 1.0, noise.shape)
     return ((np.sqrt(share) * common + np.sqrt(1 - share) * own) * flat.std()).astype(np.float32)
