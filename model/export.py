@@ -105,10 +105,16 @@ def main(argv: list[str] | None = None) -> None:
         type=float,
         help="Auto's gain on correlated (real camera) noise, chosen with model.real_noise --calibrate",
     )
+    parser.add_argument(
+        "--channel-correlation",
+        type=float,
+        default=0.0,
+        help="the channel correlation the colour transform undoes on correlated noise (model.real_noise --calibrate)",
+    )
     args = parser.parse_args(argv)
     extra: dict[str, Any] = {"estimator": args.estimator} if args.estimator else {}
-    if args.correlated_noise_gain:
-        extra["correlated_noise_gain"] = {"gain": args.correlated_noise_gain}
+    if args.correlated_noise_gain or args.channel_correlation:
+        extra["correlated_noise"] = {"gain": args.correlated_noise_gain or 1.0, "channel_correlation": args.channel_correlation}
     network, config, step, scores = network_from_checkpoint(args.checkpoint)
     results = json.loads(args.results.read_text()) if args.results else {}
     export(

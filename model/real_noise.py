@@ -190,14 +190,17 @@ def build_rows(sets: Sequence[str], models: Sequence[str | None], strengths: Seq
     return rows
 
 
-def calibrate_gain(denoiser, pairs: Sequence[RealPair], gains: Sequence[float]) -> dict[float, float]:
-    """Mean Auto PSNR on ``pairs`` for each correlated-noise gain (white noise keeps its reading)."""
-    from denoiser_app.core.engine import CorrelatedNoiseGain
+def calibrate(denoiser, pairs: Sequence[RealPair], gains: Sequence[float],
+              correlations: Sequence[float] = (0.0,)) -> dict[tuple[float, float], float]:
+    """Mean Auto PSNR on ``pairs`` for each correlated-noise gain and channel correlation (white noise is left alone)."""
+    from denoiser_app.core.engine import CorrelatedNoise
 
     scores = {}
-    for gain in gains:
-        denoiser.correlated_gain = CorrelatedNoiseGain(gain)
-        scores[gain] = float(np.mean([score_output(denoiser.denoise(p.noisy_float, "auto").pixels, p) for p in pairs]))
+    for correlation in correlations:
+        for gain in gains:
+            denoiser.correlated_noise = CorrelatedNoise(gain, correlation)
+            outputs = [denoiser.denoise(p.noisy_float, "auto").pixels for p in pairs]
+            scores[gain, correlation] = float(np.mean([score_output(out, p) for out, p in zip(outputs, pairs)]))
     return scores
 
 
@@ -240,6 +243,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, help="write the report here (markdown) and beside it as .json")
     parser.add_argument("--calibrate", nargs="+", type=float, metavar="GAIN",
                         help="only score Auto on the sets at these correlated-noise gains (choose on CC15, check on Nam25)")
+    parser.add_argument("--channel-correlations", nargs="+", type=float, default=[0.0], metavar="RHO",
+                        help="with --calibrate: also at these channel correlations for the colour transform")
     args = parser.parse_args(argv)
     if args.calibrate:
         from denoiser_app.core.engine import load_denoiser
@@ -247,8 +252,10 @@ def main(argv: list[str] | None = None) -> None:
         for model in args.model or [None]:
             denoiser = load_denoiser(model, device="cpu", precision=args.precision, passes=args.passes)
             for set_name in args.sets:
-                scores = calibrate_gain(denoiser, load_real_set(set_name, limit=args.limit), args.calibrate)
-                print(set_name, denoiser.name, " ".join(f"{g:g}:{v:.3f}" for g, v in scores.items()), flush=True)
+                pairs = load_real_set(set_name, limit=args.limit)
+                scores = calibrate(denoiser, pairs, args.calibrate, args.channel_correlations)
+                for (gain, rho), value in scores.items():
+                    print(set_name, denoiser.name, f"gain {gain:g} channel correlation {rho:g}: {value:.3f}", flush=True)
         return
     rows = build_rows(args.sets, args.model or [None], args.strengths, args.passes, args.precision, args.peers, args.limit)
     context = {

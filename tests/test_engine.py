@@ -106,11 +106,11 @@ def test_out_of_memory_halves_tiles_then_falls_back_to_cpu(tiny_model, monkeypat
     real_run = engine.Denoiser._run_model
     seen_tiles: list[int] = []
 
-    def fake_run(self, tile, level, share):
+    def fake_run(self, tile, *args):
         seen_tiles.append(max(tile.shape[:2]))
         if self.device.type == "cuda":
             raise torch.cuda.OutOfMemoryError("CUDA out of memory")
-        return real_run(self, tile, level, share)
+        return real_run(self, tile, *args)
 
     monkeypatch.setattr(engine.Denoiser, "_run_model", fake_run)
     result = denoiser.denoise(noisy_photo(600, 600), 10.0, tile=512)
@@ -322,9 +322,65 @@ def test_the_compute_line_names_the_cpu_its_instruction_sets_and_the_precision(m
     assert "(AMX, AVX-512 BF16, AVX-512, AVX2)" in hardware.describe_compute(torch.device("cpu"), torch.float32)
 
 
-def test_the_correlated_noise_gain_leaves_white_noise_alone_and_lifts_correlated_noise() -> None:
-    gain = engine.CorrelatedNoiseGain(gain=2.0, white_ratio=0.8, correlated_ratio=0.4)
-    assert gain.at(white_noise_reading=10.0, learned_reading=10.0) == 1.0  # both read white noise alike
-    assert gain.at(white_noise_reading=2.0, learned_reading=10.0) == 2.0  # patch-PCA reads a fifth: correlated
-    assert gain.at(white_noise_reading=6.0, learned_reading=10.0) == pytest.approx(1.5)
-    assert gain.at(white_noise_reading=0.1, learned_reading=0.0) == pytest.approx(2.0)  # no division by zero
+def test_correlated_noise_weighs_in_only_when_the_white_noise_estimate_reads_far_lower() -> None:
+    calibration = engine.CorrelatedNoise(gain=2.0, white_ratio=0.8, correlated_ratio=0.4)
+    assert calibration.weight(white_noise_reading=10.0, learned_reading=10.0) == 0.0  # both read white noise alike
+    assert calibration.weight(white_noise_reading=2.0, learned_reading=10.0) == 1.0  # patch-PCA reads a fifth: correlated
+    assert calibration.weight(white_noise_reading=6.0, learned_reading=10.0) == pytest.approx(0.5)
+    assert calibration.weight(white_noise_reading=0.1, learned_reading=0.0) == pytest.approx(1.0)  # no division by zero
+
+
+def camera_like_noise(shape: tuple[int, int], sigma: float, rho: float, seed: int = 0) -> np.ndarray:
+    """Noise of level ``sigma`` (8-bit) whose channels correlate by ``rho`` and whose neighbours correlate too."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    field = np.sqrt(rho) * rng.normal(size=shape + (1,)) + np.sqrt(1 - rho) * rng.normal(size=shape + (3,))
+    field = cv2.GaussianBlur(field.astype(np.float32), (0, 0), 1.0)
+    return field / field.std() * sigma / 255
+
+
+@pytest.fixture
+def camera_calibrated_model(tiny_auto_model, tmp_path) -> object:
+    from tests.conftest import rewrite_metadata
+
+    # Beside the estimator it names; the name is unique to this test.
+    target = tiny_auto_model.parent / f"tiny-camera-{tmp_path.name}.pt"
+    calibration = {"gain": 1.5, "channel_correlation": 0.6}
+    return load_denoiser(rewrite_metadata(tiny_auto_model, target, {"correlated_noise": calibration}), "cpu")
+
+
+def test_camera_noise_gets_the_gain_and_the_colour_transform_and_white_noise_neither(camera_calibrated_model, monkeypatch) -> None:
+    denoiser = camera_calibrated_model
+    monkeypatch.setattr(engine.Denoiser, "_level_map", lambda self, tile: np.full(tile.shape[:2], 10.0, np.float32))
+    flat = np.full((192, 192, 3), 0.5, np.float32)
+    white = denoiser.read_noise(flat + np.random.default_rng(0).normal(0, 10 / 255, flat.shape).astype(np.float32))
+    assert (white.gain, white.channel_correlation) == (1.0, 0.0)
+    camera = denoiser.read_noise(flat + camera_like_noise((192, 192), 10, 0.6))
+    assert (camera.gain, camera.channel_correlation) == (1.5, 0.6)
+    assert camera.auto_level == 15.0
+    grey = denoiser.read_noise(flat[..., :1] + camera_like_noise((192, 192), 10, 0.6)[..., :1])
+    assert grey.channel_correlation == 0.0, "a grey photo has no colours to transform"
+
+
+def test_the_network_sees_camera_noise_decorrelated_and_its_output_comes_back_in_the_photos_colours(
+    camera_calibrated_model, monkeypatch
+) -> None:
+    denoiser = camera_calibrated_model
+    monkeypatch.setattr(engine.Denoiser, "_level_map", lambda self, tile: np.full(tile.shape[:2], 10.0, np.float32))
+    seen: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def identity_network(self, tile, level_map):
+        seen.append((tile.copy(), level_map.copy()))
+        return tile.copy()
+
+    monkeypatch.setattr(engine.Denoiser, "_run_network", identity_network)
+    denoiser.passes = 1
+    photo = 0.5 + camera_like_noise((192, 192), 10, 0.6)
+    result = denoiser.denoise(photo, 8.0)
+    np.testing.assert_allclose(result.pixels, np.clip(photo, 0, 1), atol=1e-5)  # transformed back exactly
+    tile, level_map = seen[0]
+    inside = (tile[16:-16, 16:-16] - 0.5).reshape(-1, 3)
+    assert np.abs(np.corrcoef(inside.T)[np.triu_indices(3, 1)]).max() < 0.1
+    scale = engine.decorrelating_transform(0.6).noise_scale
+    assert np.allclose(level_map, 8.0 * scale), "the level is the noise's level in the network's colours"

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from denoiser_app.core.colour_noise import ColourTransform, decorrelating_transform
 from denoiser_app.core.hardware import cpu_features
 from denoiser_app.core.modelfile import ModelInfo, load_model_file, quiet_torchscript
 from denoiser_app.core.models import resolve_estimator, resolve_model
@@ -164,28 +165,45 @@ def _spread_crops(image: np.ndarray, count: int, size: int) -> list[np.ndarray]:
 
 
 @dataclass(frozen=True)
-class CorrelatedNoiseGain:
-    """How much more than the learned estimator's reading Auto applies to correlated (real camera) noise.
+class CorrelatedNoise:
+    """How the engine treats correlated (real camera) noise, as a model file calibrates it.
 
     The learned estimator was trained on synthetic camera noise, which is
     less correlated between neighbouring pixels than real cameras' (0.5
     against 0.7), and reads real noise low. The patch-PCA estimator, made
     for white noise, reads white noise right and correlated noise far lower
-    (a fifth of it). So their ratio tells the two apart: at
-    ``white_ratio`` or above the noise is white and the reading stands; at
-    ``correlated_ratio`` or below it gets the whole ``gain``, chosen on one
-    real set (CC15) and checked on another (Nam25); in between, a linear
-    blend.
+    (a fifth of it). So their ratio tells the two apart: at ``white_ratio``
+    or above the noise is white and nothing changes; at ``correlated_ratio``
+    or below it is camera noise, Auto applies ``gain`` times the learned
+    reading and the network works in colours where noise whose channels
+    correlate by ``channel_correlation`` is independent (see
+    :mod:`denoiser_app.core.colour_noise`); in between, a linear blend. Both
+    numbers are chosen on one real set (CC15) and checked on another (Nam25).
     """
 
-    gain: float
+    gain: float = 1.0
+    channel_correlation: float = 0.0
     white_ratio: float = 0.8
     correlated_ratio: float = 0.4
 
-    def at(self, white_noise_reading: float, learned_reading: float) -> float:
+    def weight(self, white_noise_reading: float, learned_reading: float) -> float:
+        """0 for white noise, 1 for camera noise."""
         ratio = white_noise_reading / max(learned_reading, 0.5)
         weight = (self.white_ratio - ratio) / (self.white_ratio - self.correlated_ratio)
-        return 1.0 + (self.gain - 1.0) * min(1.0, max(0.0, weight))
+        return min(1.0, max(0.0, weight))
+
+
+@dataclass(frozen=True)
+class NoiseReading:
+    """What the engine reads of a photo's noise before denoising it."""
+
+    level: float  # the estimator's reading, 8-bit sigma
+    gain: float = 1.0  # what Auto multiplies the reading by
+    channel_correlation: float = 0.0  # the correlation the colour transform undoes; 0 leaves the colours alone
+
+    @property
+    def auto_level(self) -> float:
+        return self.level * self.gain
 
 
 @dataclass(frozen=True)
@@ -219,8 +237,9 @@ class Denoiser:
         module, info = load_model_file(self.path, self.device)
         self.info: ModelInfo = info
         self.estimator = self._load_estimator(info)
-        calibration = info.extra.get("correlated_noise_gain")
-        self.correlated_gain = CorrelatedNoiseGain(**calibration) if calibration else None
+        # Model files written before the colour transform carry only a gain, under its old key.
+        calibration = info.extra.get("correlated_noise") or info.extra.get("correlated_noise_gain")
+        self.correlated_noise = CorrelatedNoise(**calibration) if calibration else None
         self.dtype = pick_dtype(self.precision, self.device)
         # The architectures keep the image and the residual in float32 and run
         # only their convolutions in the weights' dtype.
@@ -254,23 +273,26 @@ class Denoiser:
 
     def estimate(self, image: np.ndarray) -> float:
         """The image's noise level in 8-bit sigma units: one number, as Auto shows it and applies it."""
-        level, gain = self._auto_reading(image)
-        return level * gain
+        return self.read_noise(image).auto_level
 
-    def _auto_reading(self, image: np.ndarray) -> tuple[float, float]:
-        """Auto's reading of the photo and the gain its map gets.
+    def read_noise(self, image: np.ndarray) -> NoiseReading:
+        """Auto's reading of the photo, and how correlated noise changes what is done with it.
 
-        With a learned estimator, the reading is the median of its map over up
-        to ``ESTIMATE_CROPS`` crops spread over the photo, and the gain comes
-        from :class:`CorrelatedNoiseGain` where the model carries one (else 1).
+        With a learned estimator, the level is the median of its map over up
+        to ``ESTIMATE_CROPS`` crops spread over the photo; the gain and the
+        colour transform come from the model's :class:`CorrelatedNoise`
+        calibration, weighted by how correlated the noise reads.
         """
         if self.estimator is None:
-            return estimate_sigma(image), 1.0
+            return NoiseReading(estimate_sigma(image))
         crops = _spread_crops(image, ESTIMATE_CROPS, ESTIMATE_CROP)
         level = float(np.median([np.median(self._level_map(crop)) for crop in crops]))
-        if self.correlated_gain is None:
-            return level, 1.0
-        return level, self.correlated_gain.at(estimate_sigma(image), level)
+        calibration = self.correlated_noise
+        if calibration is None:
+            return NoiseReading(level)
+        weight = calibration.weight(estimate_sigma(image), level)
+        correlation = calibration.channel_correlation * weight if image.shape[2] == 3 else 0.0
+        return NoiseReading(level, 1.0 + (calibration.gain - 1.0) * weight, correlation)
 
     def _level_map(self, tile: np.ndarray) -> np.ndarray:
         """The learned estimator's H x W map of local noise levels (8-bit units) for an H x W x C tile."""
@@ -280,22 +302,29 @@ class Denoiser:
             level = self.estimator(batch.to(self.device))
         return level[0, 0].float().cpu().numpy() * 255.0
 
-    def _run_model(self, tile: np.ndarray, level: float | None, share: float) -> np.ndarray:
+    def _run_model(
+        self, tile: np.ndarray, level: float | None, share: float, colours: ColourTransform | None = None
+    ) -> np.ndarray:
         """Denoise one tile in ``self.passes`` orientations and average them.
 
         ``level`` is the noise level for the whole tile, or None to read a map
         of local levels from the tile with the learned estimator, times
-        ``share``. Grey tiles go through the colour model as three equal
-        channels.
+        ``share``. With ``colours`` the network works in those colours, at
+        the level the noise has there. Grey tiles go through the colour model
+        as three equal channels.
         """
         grey = tile.shape[2] == 1
         if grey:
             tile = np.repeat(tile, 3, axis=2)
         low, high = self.info.noise_range
         if level is None:
-            level_map = np.clip(self._level_map(tile) * share, low, high).astype(np.float32)
+            level_map = self._level_map(tile) * share
         else:
             level_map = np.full(tile.shape[:2], level, dtype=np.float32)
+        if colours is not None:
+            tile = colours.forward(tile)
+            level_map *= colours.noise_scale
+        level_map = np.clip(level_map, low, high).astype(np.float32)
         result = self._run_network(tile, level_map)
         for quarter_turns, mirrored in ORIENTATIONS[1 : self.passes]:
             turned, turned_map = np.rot90(tile, quarter_turns), np.rot90(level_map, quarter_turns)
@@ -305,6 +334,8 @@ class Denoiser:
             result += np.rot90(output[:, ::-1] if mirrored else output, -quarter_turns)
         if self.passes > 1:
             result /= self.passes
+        if colours is not None:
+            result = colours.backward(result)
         return result.mean(axis=2, keepdims=True) if grey else result
 
     def _run_network(self, tile: np.ndarray, level_map: np.ndarray) -> np.ndarray:
@@ -349,12 +380,14 @@ class Denoiser:
             raise ValueError("keep_grain must be between 0 and 1")
         share = auto_share(strength)
         estimated = share is not None
+        # A fixed strength still needs the reading to know whether the noise is a camera's.
+        reading = self.read_noise(image) if estimated or self.correlated_noise is not None else None
         if share is not None:
-            level, gain = self._auto_reading(image)
-            share *= gain
-            sigma = level * share
+            share *= reading.gain
+            sigma = reading.level * share
         else:
             sigma = float(strength)
+        colours = decorrelating_transform(reading.channel_correlation) if reading and reading.channel_correlation else None
         image = image.astype(np.float32, copy=False)
         # Strengths beyond what the model was trained on are applied at its limit.
         low, high = self.info.noise_range
@@ -377,7 +410,7 @@ class Denoiser:
         # outer 8 pixels).
         mode = "reflect" if min(image.shape[:2]) > EDGE_CONTEXT else "edge"
         padded = np.pad(image, ((EDGE_CONTEXT, EDGE_CONTEXT), (EDGE_CONTEXT, EDGE_CONTEXT), (0, 0)), mode=mode)
-        output = self._tiled_with_fallback(padded, model_sigma, share or 1.0, tile, overlap, on_tile)
+        output = self._tiled_with_fallback(padded, model_sigma, share or 1.0, colours, tile, overlap, on_tile)
         output = np.ascontiguousarray(output[EDGE_CONTEXT:-EDGE_CONTEXT, EDGE_CONTEXT:-EDGE_CONTEXT])
         if not self.info.takes_noise_map:
             output -= image
@@ -389,11 +422,11 @@ class Denoiser:
             np.clip(output, 0.0, 1.0, out=output)
         return DenoiseResult(output, sigma, estimated)
 
-    def _tiled_with_fallback(self, image, level, share, tile, overlap, on_tile) -> np.ndarray:
+    def _tiled_with_fallback(self, image, level, share, colours, tile, overlap, on_tile) -> np.ndarray:
         """Run tiled; on CUDA out-of-memory halve the tile, then fall back to the CPU."""
         while True:
             try:
-                process = lambda t: self._run_model(t, level, share)  # noqa: E731
+                process = lambda t: self._run_model(t, level, share, colours)  # noqa: E731
                 return run_tiled(image, process, tile, min(overlap, tile // 4), on_tile)
             except torch.cuda.OutOfMemoryError:
                 torch.cuda.empty_cache()

@@ -119,9 +119,9 @@ def slow_model(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
     def slow_down(seconds: float) -> None:
         original = Denoiser._run_model
 
-        def slow_run(self: Denoiser, tile: np.ndarray, level: float | None, share: float) -> np.ndarray:
+        def slow_run(self: Denoiser, tile: np.ndarray, *args) -> np.ndarray:
             time.sleep(seconds)
-            return original(self, tile, level, share)
+            return original(self, tile, *args)
 
         monkeypatch.setattr(Denoiser, "_run_model", slow_run)
 
