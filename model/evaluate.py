@@ -73,7 +73,7 @@ DenoiseFn = Callable[[np.ndarray, float], Denoised]
 class ImageScore:
     name: str
     psnr: float
-    ssim: float
+    ssim: float | None  # None where not measured (the real-noise grids)
     seconds: float  # wall time of the denoise call alone
     megapixels: float
     estimated_sigma: float | None = None

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from denoiser_app.core.modelfile import ModelFileError, quiet_torchscript, read_metadata, save_model_file
+from denoiser_app.core.modelfile import ModelFileError, load_model_file, quiet_torchscript, read_metadata, save_model_file
 from model.archs import build
 from model.noise import MAX_SIGMA
 
@@ -56,6 +56,13 @@ def export(module: nn.Module, path: Path, architecture: str, arch_options: dict[
     save_model_file(scripted, path, record)
 
 
+def update_metadata(path: Path, change: dict[str, Any]) -> None:
+    """Merge ``change`` into an exported model's metadata, keeping its weights and the rest of its record."""
+    metadata = {k: v for k, v in read_metadata(path).items() if k != "format_version"}
+    scripted, _ = load_model_file(path)
+    save_model_file(scripted, path, {**metadata, **change})
+
+
 def _metadata_or_empty(path: Path) -> dict[str, Any]:
     try:
         return read_metadata(path)
@@ -89,9 +96,13 @@ def network_from_checkpoint(checkpoint_path: Path, use_ema: bool = True) -> Trai
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Export a training checkpoint as a Denoiser model file.")
-    parser.add_argument("checkpoint", type=Path)
-    parser.add_argument("output", type=Path)
+    parser = argparse.ArgumentParser(
+        description="Export a training checkpoint as a Denoiser model file, or change how an exported one is used "
+        "(--update MODEL with --estimator, --correlated-noise-gain, --channel-correlation; the weights stay)."
+    )
+    parser.add_argument("checkpoint", type=Path, nargs="?")
+    parser.add_argument("output", type=Path, nargs="?")
+    parser.add_argument("--update", type=Path, metavar="MODEL", help="an exported model file to change in place")
     parser.add_argument("--name", default="")
     parser.add_argument("--description", default="")
     parser.add_argument("--results", type=Path, help="JSON file of results to embed")
@@ -115,6 +126,12 @@ def main(argv: list[str] | None = None) -> None:
     extra: dict[str, Any] = {"estimator": args.estimator} if args.estimator else {}
     if args.correlated_noise_gain or args.channel_correlation:
         extra["correlated_noise"] = {"gain": args.correlated_noise_gain or 1.0, "channel_correlation": args.channel_correlation}
+    if args.update:
+        update_metadata(args.update, extra)
+        print(f"updated {args.update}: {json.dumps(extra)}")
+        return
+    if args.checkpoint is None or args.output is None:
+        parser.error("give a checkpoint and an output file, or --update MODEL")
     network, config, step, scores = network_from_checkpoint(args.checkpoint)
     results = json.loads(args.results.read_text()) if args.results else {}
     export(

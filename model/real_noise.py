@@ -16,6 +16,8 @@ on CC15, the published outputs of Nam et al.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from model.data import load_rgb8
-from model.evaluate import as_scored_u8, markdown_table, psnr_u8, test_sets_root, to_uint8
+from model.evaluate import ImageScore, as_scored_u8, markdown_table, psnr_u8, test_sets_root, to_uint8
+from model.score_store import ScoreStore
 
 REAL_SETS = ("CC15", "Nam25")
 NOISY_SUFFIX = "_real"
@@ -98,11 +101,36 @@ def score_grid(denoise: StrengthFn, pairs: Sequence[RealPair], strengths: Sequen
     return GridScores(tuple(strengths), table)
 
 
+def stored_score_grid(method_key: str, denoise: StrengthFn, set_name: str, pairs: Sequence[RealPair],
+                      strengths: Sequence[float], store: ScoreStore) -> GridScores:
+    """:func:`score_grid` for a slow method: each image's score at each strength is kept in ``store``.
+
+    A score depends only on the method (with its version), the noisy shot and
+    the strength, so one measured on an earlier run is reused.
+    """
+    table = np.empty((len(pairs), len(strengths)))
+    for row, pair in enumerate(pairs):
+        shot = hashlib.sha256(pair.noisy.tobytes()).hexdigest()[:16]
+        for column, strength in enumerate(strengths):
+            key = f"{method_key}|real|{set_name}/{pair.name}:{shot}|{strength:g}"
+            score = store.get(key)
+            if score is None:
+                started = time.perf_counter()
+                output = denoise(pair.noisy_float, strength)
+                seconds = time.perf_counter() - started
+                score = ImageScore(pair.name, score_output(output, pair), None, seconds, pair.noisy.size / 3e6)
+                store.put(key, score)
+            table[row, column] = score.psnr
+    return GridScores(tuple(strengths), table)
+
+
 def noisy_input_psnr(pairs: Sequence[RealPair]) -> float:
     return float(np.mean([psnr_u8(pair.noisy, pair.reference) for pair in pairs]))
 
 
 NLM_GRID = (3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0)
+# CBM3D takes about 25 s per shot and sigma here: a grid around where the Gaussian-made methods peak on real noise.
+CBM3D_GRID = (6.0, 9.0, 12.0, 15.0)
 PUBLISHED_METHOD_SETS = {"CC15": "CC15-nam-method"}
 PUBLISHED_SUFFIX = "_ours"
 
@@ -116,10 +144,7 @@ class ReportRow:
     note: str = ""
 
     def cells(self) -> list[str]:
-        if self.grid is None:
-            return [self.set_name, self.method, f"{self.psnr:.2f}", "", "", self.note]
-        fixed = f"{self.grid.best_fixed:.2f} ({self.grid.best_fixed_strength:g})"
-        return [self.set_name, self.method, "", fixed, f"{self.grid.oracle:.2f}", self.note]
+        return record_cells(self.record())
 
     def record(self) -> dict:
         record = {"set": self.set_name, "method": self.method, "psnr": self.psnr, "note": self.note}
@@ -135,6 +160,18 @@ class ReportRow:
 
 
 REPORT_HEADER = ["set", "method", "PSNR", "best single strength for the set (its value)", "per-image oracle", "note"]
+
+
+def record_cells(record: dict) -> list[str]:
+    """One row of the report's table from a row's JSON record."""
+    if "best_fixed" not in record:
+        return [record["set"], record["method"], f"{record['psnr']:.2f}", "", "", record["note"]]
+    fixed = f"{record['best_fixed']:.2f} ({record['best_fixed_strength']:g})"
+    return [record["set"], record["method"], "", fixed, f"{record['oracle']:.2f}", record["note"]]
+
+
+def records_table(records: Sequence[dict]) -> str:
+    return markdown_table(REPORT_HEADER, [record_cells(record) for record in records])
 
 
 def published_outputs_psnr(set_name: str, pairs: Sequence[RealPair]) -> float | None:
@@ -166,8 +203,20 @@ def model_rows(set_name: str, pairs: Sequence[RealPair], denoiser, strengths: Se
     ]
 
 
+def cbm3d_row(set_name: str, pairs: Sequence[RealPair], store: ScoreStore) -> ReportRow:
+    """CBM3D on a grid of sigmas, its scores kept in ``store`` (about 25 s per shot and sigma on 2 cores)."""
+    from model.benchmark import cbm3d_method
+
+    method = cbm3d_method()
+    grid = stored_score_grid(method.store_key, lambda image, s: method.denoise(image, s).pixels, set_name, pairs,
+                             CBM3D_GRID, store)
+    return ReportRow(set_name, f"{method.label}, sigma", grid=grid)
+
+
 def build_rows(sets: Sequence[str], models: Sequence[str | None], strengths: Sequence[float], passes: int,
-               precision: str, peers: bool, limit: int | None = None) -> list[ReportRow]:
+               precision: str, peers: bool, limit: int | None = None,
+               cbm3d_store: ScoreStore | None = None) -> list[ReportRow]:
+    """The report's rows; with ``cbm3d_store`` CBM3D too (beside the peers)."""
     from denoiser_app.core.engine import load_denoiser
 
     rows: list[ReportRow] = []
@@ -187,6 +236,9 @@ def build_rows(sets: Sequence[str], models: Sequence[str | None], strengths: Seq
             rows.append(ReportRow(set_name, "FFDNet colour (KAIR weights)", grid=score_grid(FFDNetDenoiser(), pairs, strengths)))
             rows.append(ReportRow(set_name, "OpenCV NLM (h)", grid=score_grid(nlm, pairs, NLM_GRID)))
             print(rows[-2].cells(), rows[-1].cells(), flush=True)
+            if cbm3d_store is not None:
+                rows.append(cbm3d_row(set_name, pairs, cbm3d_store))
+                print(rows[-1].cells(), flush=True)
     return rows
 
 
@@ -217,7 +269,7 @@ def render(rows: Sequence[ReportRow], context: dict) -> str:
         "strength are run on a grid: the best single strength for the whole set and a per-image oracle (each "
         "image at its own best strength of the grid) are both oracles, named as such; Auto is what a user gets.",
         "",
-        markdown_table(REPORT_HEADER, [row.cells() for row in rows]),
+        records_table([row.record() for row in rows]),
         "",
     ]
     return "\n".join(lines)
@@ -237,7 +289,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sets", nargs="+", default=list(REAL_SETS))
     parser.add_argument("--passes", type=int, default=1)
     parser.add_argument("--precision", default="auto")
-    parser.add_argument("--no-peers", dest="peers", action="store_false", help="skip FFDNet colour and OpenCV NLM")
+    parser.add_argument("--no-peers", dest="peers", action="store_false", help="skip FFDNet colour, OpenCV NLM and CBM3D")
+    parser.add_argument("--no-cbm3d", dest="cbm3d", action="store_false", help="skip CBM3D (the slow peer)")
+    parser.add_argument("--score-store", type=Path, help="CBM3D scores kept between runs (default: the benchmark's)")
     parser.add_argument("--strengths", type=float, nargs="+", default=list(STRENGTH_GRID))
     parser.add_argument("--limit", type=int, help="only the first N pairs of each set (a quick look)")
     parser.add_argument("--output", type=Path, help="write the report here (markdown) and beside it as .json")
@@ -257,7 +311,11 @@ def main(argv: list[str] | None = None) -> None:
                 for (gain, rho), value in scores.items():
                     print(set_name, denoiser.name, f"gain {gain:g} channel correlation {rho:g}: {value:.3f}", flush=True)
         return
-    rows = build_rows(args.sets, args.model or [None], args.strengths, args.passes, args.precision, args.peers, args.limit)
+    from model.benchmark import default_score_store
+
+    store = ScoreStore(args.score_store or default_score_store()) if args.peers and args.cbm3d else None
+    rows = build_rows(args.sets, args.model or [None], args.strengths, args.passes, args.precision, args.peers,
+                      args.limit, store)
     context = {
         "command": "python -m model.real_noise " + " ".join(sys.argv[1:] if argv is None else argv),
         "cpu": f"{cpu_name()} ({', '.join(cpu_features())})",

@@ -466,3 +466,17 @@ def test_evaluate_command_scores_a_set_with_the_chosen_passes(tmp_path: Path, ti
         assert f"{passes} passes, float" in row
         rows[passes] = row.split("|")[2]
     assert float(rows["1"]) > 0 and rows["1"] != rows["4"]
+
+
+def test_the_report_carries_the_real_noise_table_when_it_was_run() -> None:
+    report = sample_report()
+    assert "Real camera noise" not in render_markdown(report)
+    report["real_noise"] = [
+        {"set": "CC15", "method": "noisy input", "psnr": 33.41, "note": ""},
+        {"set": "CC15", "method": "FFDNet colour", "psnr": None, "note": "", "strengths": [10.0, 15.0],
+         "mean_by_strength": [37.5, 37.63], "best_fixed": 37.63, "best_fixed_strength": 15.0, "oracle": 38.02},
+    ]
+    lines = render_markdown(json.loads(json.dumps(report, allow_nan=False))).splitlines()
+    assert "## Real camera noise" in lines
+    assert "| CC15 | noisy input | 33.41 |  |  |  |" in lines
+    assert "| CC15 | FFDNet colour |  | 37.63 (15) | 38.02 |  |" in lines

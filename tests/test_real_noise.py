@@ -146,3 +146,41 @@ def test_the_bundled_estimator_reads_more_for_more_noise_and_near_zero_on_a_clea
         noisy, _ = simulate(scene, dataclasses.replace(params, shot=shot, read=read), np.random.default_rng(2))
         camera.append(denoiser.estimate(noisy))
     assert all(a < b for a, b in zip(camera, camera[1:])), camera
+
+
+def test_a_slow_methods_real_scores_are_stored_and_reused(real_set: Path, tmp_path: Path) -> None:
+    from model.score_store import ScoreStore
+
+    pairs = load_real_set("CC15")
+    calls: list[float] = []
+
+    def slow(image: np.ndarray, strength: float) -> np.ndarray:
+        calls.append(strength)
+        return image * (1 - strength / 100)
+
+    store_path = tmp_path / "scores.jsonl"
+    first = real_noise.stored_score_grid("slow v1", slow, "CC15", pairs, [5.0, 10.0], ScoreStore(store_path))
+    assert len(calls) == 4
+    again = real_noise.stored_score_grid("slow v1", slow, "CC15", pairs, [5.0, 10.0, 20.0], ScoreStore(store_path))
+    assert calls[4:] == [20.0, 20.0], "only the new strength is denoised"
+    np.testing.assert_allclose(again.psnr[:, :2], first.psnr)
+    other_version = real_noise.stored_score_grid("slow v2", slow, "CC15", pairs, [5.0], ScoreStore(store_path))
+    assert len(calls) == 8 and other_version.psnr.shape == (2, 1)
+
+
+def test_the_report_adds_cbm3d_from_the_store(real_set: Path, tiny_model: Path, tmp_path: Path, monkeypatch) -> None:
+    from model import benchmark
+    from model.evaluate import Denoised
+
+    calls: list[float] = []
+    monkeypatch.setattr(benchmark, "cbm3d_denoise", lambda noisy, sigma: calls.append(sigma) or Denoised(noisy))
+    monkeypatch.setattr(real_noise, "score_grid", lambda fn, pairs, strengths: GridScores(
+        tuple(strengths), np.zeros((len(pairs), len(strengths)))))  # FFDNet and NLM: not what this test is about
+    output = tmp_path / "real.md"
+    arguments = ["--model", str(tiny_model), "--sets", "CC15", "--strengths", "5", "--output", str(output),
+                 "--score-store", str(tmp_path / "scores.jsonl")]
+    real_noise.main(arguments)
+    assert len(calls) == 2 * len(real_noise.CBM3D_GRID)
+    assert "CBM3D (bm3d" in output.read_text()
+    real_noise.main(arguments)
+    assert len(calls) == 2 * len(real_noise.CBM3D_GRID), "the second run reads CBM3D from the store"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from denoiser_app.core.engine import load_denoiser
+from denoiser_app.core.engine import CorrelatedNoise, load_denoiser
 from denoiser_app.core.modelfile import read_metadata
 from denoiser_app.core.progress import Progress
 from model import data, noise
@@ -453,3 +453,19 @@ def test_resumable_step_comes_from_the_state_file_not_the_log(clean_folder: Path
     train(_config(clean_folder), run, progress=StopAfter(2), echo=False)
     (run / LOG_NAME).write_text("garbled")  # the log is for people; nothing reads it back
     assert resumable_step(run) == 2
+
+
+def test_an_exported_model_gets_its_real_noise_calibration_in_place_and_keeps_its_weights(tiny_model: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from model import export as export_module
+
+    model = shutil.copy(tiny_model, tmp_path / "calibrated.pt")
+    image = noisy_photo(40, 40)
+    before = load_denoiser(model, "cpu").denoise(image, 10.0).pixels
+    export_module.main(["--update", str(model), "--correlated-noise-gain", "1.5", "--channel-correlation", "0.45"])
+    denoiser = load_denoiser(model, "cpu")
+    assert denoiser.correlated_noise == CorrelatedNoise(gain=1.5, channel_correlation=0.45)
+    rest = {key: value for key, value in read_metadata(model).items() if key != "correlated_noise"}
+    assert rest == read_metadata(tiny_model), "the rest of the record stays"
+    np.testing.assert_array_equal(denoiser.denoise(image, 10.0).pixels, before)  # no estimator: the colours stay

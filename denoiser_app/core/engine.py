@@ -279,9 +279,10 @@ class Denoiser:
         """Auto's reading of the photo, and how correlated noise changes what is done with it.
 
         With a learned estimator, the level is the median of its map over up
-        to ``ESTIMATE_CROPS`` crops spread over the photo; the gain and the
-        colour transform come from the model's :class:`CorrelatedNoise`
-        calibration, weighted by how correlated the noise reads.
+        to ``ESTIMATE_CROPS`` crops spread over the photo. With the model's
+        :class:`CorrelatedNoise` calibration, camera noise gets the learned
+        level times the gain and the colour transform, white noise neither,
+        and noise in between a share of both.
         """
         if self.estimator is None:
             return NoiseReading(estimate_sigma(image))

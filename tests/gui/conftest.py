@@ -1,6 +1,7 @@
 """GUI test fixtures: offscreen Qt, settings kept away from the user's, and policing of leftovers.
 
-Every test fails if it leaves a QThread running or a top-level widget open.
+Every test fails if it leaves a QThread or a QTimer running or a top-level widget open, and says
+where the thread or timer was started.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before pytest-qt creates the QApplication
 
 import time
+import traceback
 import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import shiboken6
-from PySide6.QtCore import QEvent, QSettings, QThread
+from PySide6.QtCore import QEvent, QSettings, QThread, QTimer
 from PySide6.QtWidgets import QApplication
 
 from denoiser_app.core.engine import Denoiser
@@ -41,22 +43,48 @@ def settings_path(tmp_path: Path) -> Path:
     return tmp_path / "denoiser.ini"
 
 
-@pytest.fixture(autouse=True)
-def _dangling_qthreads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    started: weakref.WeakSet[QThread] = weakref.WeakSet()
-    original_start = QThread.start
+def _caller() -> str:
+    """Where in our code (not Qt's, not this file's) the current call was made."""
+    for frame in reversed(traceback.extract_stack()[:-2]):
+        if frame.filename != __file__ and "site-packages" not in frame.filename:
+            return f"{Path(frame.filename).name}:{frame.lineno} ({frame.name})"
+    return "unknown"
 
-    def recording_start(self: QThread, *args: object) -> None:
-        started.add(self)
+
+def _record_starts(monkeypatch: pytest.MonkeyPatch, kind: type) -> weakref.WeakKeyDictionary:
+    """Remembers every ``kind`` started during the test, and where it was started."""
+    started: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    original_start = kind.start
+
+    def recording_start(self, *args: object) -> None:
+        started[self] = _caller()
         original_start(self, *args)
 
-    monkeypatch.setattr(QThread, "start", recording_start)
+    monkeypatch.setattr(kind, "start", recording_start)
+    return started
+
+
+@pytest.fixture(autouse=True)
+def _dangling_qthreads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    started = _record_starts(monkeypatch, QThread)
     yield
-    running = [t for t in started if shiboken6.isValid(t) and t.isRunning()]
+    running = {t: where for t, where in started.items() if shiboken6.isValid(t) and t.isRunning()}
     for thread in running:  # stop them so one failure does not spill into the next test
         thread.quit()
         thread.wait(5000)
-    assert not running, f"QThreads left running: {[t.objectName() or t for t in running]}"
+    assert not running, f"QThreads left running, started at: {sorted(running.values())}"
+
+
+@pytest.fixture(autouse=True)
+def _dangling_timers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A timer still ticking after the test's windows have closed would fire into a later test."""
+    started = _record_starts(monkeypatch, QTimer)
+    yield
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    active = {t: where for t, where in started.items() if shiboken6.isValid(t) and t.isActive()}
+    for timer in active:
+        timer.stop()
+    assert not active, f"QTimers left running, started at: {sorted(active.values())}"
 
 
 @pytest.fixture(autouse=True)
