@@ -58,7 +58,8 @@ def export(module: nn.Module, path: Path, architecture: str, arch_options: dict[
 
 def update_metadata(path: Path, change: dict[str, Any]) -> None:
     """Merge ``change`` into an exported model's metadata, keeping its weights and the rest of its record."""
-    metadata = {k: v for k, v in read_metadata(path).items() if k != "format_version"}
+    replaced = {"format_version"} | ({"correlated_noise_gain"} if "correlated_noise" in change else set())  # its old key
+    metadata = {k: v for k, v in read_metadata(path).items() if k not in replaced}
     scripted, _ = load_model_file(path)
     save_model_file(scripted, path, {**metadata, **change})
 

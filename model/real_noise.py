@@ -130,7 +130,7 @@ def noisy_input_psnr(pairs: Sequence[RealPair]) -> float:
 
 NLM_GRID = (3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0)
 # CBM3D takes about 25 s per shot and sigma here: a grid around where the Gaussian-made methods peak on real noise.
-CBM3D_GRID = (6.0, 9.0, 12.0, 15.0)
+CBM3D_GRID = (7.0, 10.0, 13.0, 16.0)
 PUBLISHED_METHOD_SETS = {"CC15": "CC15-nam-method"}
 PUBLISHED_SUFFIX = "_ours"
 

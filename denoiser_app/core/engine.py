@@ -200,6 +200,7 @@ class NoiseReading:
     level: float  # the estimator's reading, 8-bit sigma
     gain: float = 1.0  # what Auto multiplies the reading by
     channel_correlation: float = 0.0  # the correlation the colour transform undoes; 0 leaves the colours alone
+    local: bool = True  # whether Auto reads a map of local levels tile by tile, scaled to this level
 
     @property
     def auto_level(self) -> float:
@@ -281,19 +282,27 @@ class Denoiser:
         With a learned estimator, the level is the median of its map over up
         to ``ESTIMATE_CROPS`` crops spread over the photo. With the model's
         :class:`CorrelatedNoise` calibration, camera noise gets the learned
-        level times the gain and the colour transform, white noise neither,
-        and noise in between a share of both.
+        level times the gain, read locally, and the colour transform; white
+        noise the patch-PCA level for the whole photo (made for it, and
+        right where the learned one reads high); noise in between a blend
+        of the two levels and a share of the transform.
         """
         if self.estimator is None:
-            return NoiseReading(estimate_sigma(image))
+            return NoiseReading(estimate_sigma(image), local=False)
         crops = _spread_crops(image, ESTIMATE_CROPS, ESTIMATE_CROP)
         level = float(np.median([np.median(self._level_map(crop)) for crop in crops]))
         calibration = self.correlated_noise
         if calibration is None:
             return NoiseReading(level)
-        weight = calibration.weight(estimate_sigma(image), level)
+        white_level = estimate_sigma(image)
+        weight = calibration.weight(white_level, level)
+        if weight == 0.0:
+            # White noise: the patch-PCA level, one for the whole photo. The
+            # learned estimator reads white noise high (54 at sigma 50 on Kodak24).
+            return NoiseReading(white_level, local=False)
+        auto_level = (1.0 - weight) * white_level + weight * calibration.gain * level
         correlation = calibration.channel_correlation * weight if image.shape[2] == 3 else 0.0
-        return NoiseReading(level, 1.0 + (calibration.gain - 1.0) * weight, correlation)
+        return NoiseReading(level, auto_level / max(level, 1e-3), correlation)
 
     def _level_map(self, tile: np.ndarray) -> np.ndarray:
         """The learned estimator's H x W map of local noise levels (8-bit units) for an H x W x C tile."""
@@ -362,6 +371,7 @@ class Denoiser:
         overlap: int = 64,
         progress: Progress | None = None,
         keep_grain: float = 0.0,
+        reading: NoiseReading | None = None,
     ) -> DenoiseResult:
         """Denoise an H x W x C float32 image in [0, 1] (C is 1 or 3).
 
@@ -369,7 +379,9 @@ class Denoiser:
         Auto such as ``"150%"``. With a learned estimator Auto reads a map of
         local levels tile by tile (real noise is stronger in shadows), scaled
         by the share; otherwise one level for the photo. ``keep_grain`` (0-1)
-        blends that share of the removed noise back in.
+        blends that share of the removed noise back in. ``reading`` is the
+        whole photo's :meth:`read_noise` when ``image`` is a part of it, so a
+        crop is cleaned as it is in the photo.
 
         Returns the clean pixels, clipped to [0, 1], and the noise level used
         (for a map, its median over the photo, times the share).
@@ -382,7 +394,8 @@ class Denoiser:
         share = auto_share(strength)
         estimated = share is not None
         # A fixed strength still needs the reading to know whether the noise is a camera's.
-        reading = self.read_noise(image) if estimated or self.correlated_noise is not None else None
+        if reading is None and (estimated or self.correlated_noise is not None):
+            reading = self.read_noise(image)
         if share is not None:
             share *= reading.gain
             sigma = reading.level * share
@@ -394,7 +407,7 @@ class Denoiser:
         low, high = self.info.noise_range
         if not self.info.takes_noise_map:
             model_sigma: float | None = (low + high) / 2
-        elif estimated and self.estimator is not None:
+        elif estimated and reading.local:
             model_sigma = None  # read locally, tile by tile
         else:
             model_sigma = min(max(sigma, low), high)

@@ -21,7 +21,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRect, QThread, QTimer, Signal, SignalInstance, Slot
 from PySide6.QtGui import QImage
 
-from denoiser_app.core.engine import DEFAULT_PASSES, Denoiser, Strength, auto_share, load_denoiser
+from denoiser_app.core.engine import DEFAULT_PASSES, Denoiser, NoiseReading, Strength, auto_share, load_denoiser
 from denoiser_app.core.models import resolve_model
 from denoiser_app.core.noise_level import estimate_sigma
 from denoiser_app.core.progress import Cancelled, Progress, Update
@@ -111,26 +111,32 @@ class PreviewWorker(QObject):
         self._latest_load = latest_load
         self._path: Path | None = None
         self._pixels: np.ndarray | None = None
-        self._sigma: float | None = None
-        self._sigma_key: tuple[Path, int, str] | None = None  # the model whose estimator read _sigma
+        self._reading: NoiseReading | None = None
+        self._reading_key: tuple[Path, int, str] | None = None  # the model whose estimator read _reading
         self._denoiser_key: tuple[Path, int, str] | None = None  # model file, its modification time, device
         self._denoiser: Denoiser | None = None
 
     def _ensure_image(self, path: Path) -> np.ndarray:
         if path != self._path or self._pixels is None:
-            self._path, self._pixels, self._sigma = None, None, None
+            self._path, self._pixels, self._reading = None, None, None
             self._pixels = load_oriented(path)
             self._path = path
         return self._pixels
 
-    def _ensure_sigma(self, path: Path) -> float:
-        """Auto's reading of the whole photo, by the loaded model's estimator (the patch-PCA one before any is loaded)."""
+    def _ensure_reading(self, path: Path) -> NoiseReading:
+        """The whole photo's noise as the loaded model reads it (by the patch-PCA estimate before any is loaded).
+
+        Crops are cleaned with the whole photo's reading, as the batch cleans the photo.
+        """
         pixels = self._ensure_image(path)
         estimator_key = self._denoiser_key if self._denoiser is not None else None
-        if self._sigma is None or self._sigma_key != estimator_key:
-            self._sigma = self._denoiser.estimate(pixels) if self._denoiser is not None else estimate_sigma(pixels)
-            self._sigma_key = estimator_key
-        return self._sigma
+        if self._reading is None or self._reading_key != estimator_key:
+            self._reading = (
+                self._denoiser.read_noise(pixels) if self._denoiser is not None
+                else NoiseReading(estimate_sigma(pixels), local=False)
+            )
+            self._reading_key = estimator_key
+        return self._reading
 
     def _denoiser_for(self, model: str | None, device: str) -> Denoiser:
         path = resolve_model(model)
@@ -149,7 +155,7 @@ class PreviewWorker(QObject):
         try:
             pixels = self._ensure_image(Path(path))
             self.loaded.emit(load_id, path, to_qimage(pixels))
-            self.estimated.emit(path, self._ensure_sigma(Path(path)))
+            self.estimated.emit(path, self._ensure_reading(Path(path)).auto_level)
         except Exception as error:  # shown in the preview pane, never swallowed
             self.load_failed.emit(load_id, path, *describe_error(error))
 
@@ -172,12 +178,9 @@ class PreviewWorker(QObject):
             denoiser = self._denoiser_for(settings.model, settings.device)
             denoiser.passes = settings.passes
             strength = settings.strength
-            share = auto_share(strength)
-            if share is not None:
-                sigma = self._ensure_sigma(request.path)
-                self.estimated.emit(str(request.path), sigma)
-                if not denoiser.reads_local_levels:  # one level for the whole photo, as a batch would use
-                    strength = sigma * share
+            reading = self._ensure_reading(request.path)
+            if auto_share(strength) is not None:
+                self.estimated.emit(str(request.path), reading.auto_level)
             if request.overview:
                 self._compute_overview(request, pixels, denoiser, strength, progress)
             region = request.region
@@ -186,7 +189,8 @@ class PreviewWorker(QObject):
             tile = max(128, min(settings.tile, MAX_PREVIEW_TILE))
             started = time.perf_counter()
             result = denoiser.denoise(
-                pixels[crop.slices()], strength, tile, progress=progress, keep_grain=settings.keep_grain
+                pixels[crop.slices()], strength, tile, progress=progress, keep_grain=settings.keep_grain,
+                reading=reading,
             )
             seconds = time.perf_counter() - started
             if seconds > 0:
@@ -211,7 +215,7 @@ class PreviewWorker(QObject):
         size = (max(1, round(width / factor)), max(1, round(height / factor)))
         reduced = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
         if not isinstance(strength, str):  # a level for the full photo: scaled as the copy's noise is
-            strength = strength * denoiser.estimate(reduced) / max(self._ensure_sigma(request.path), 1e-3)
+            strength = strength * denoiser.estimate(reduced) / max(self._ensure_reading(request.path).auto_level, 1e-3)
         passes, denoiser.passes = denoiser.passes, 1
         try:
             result = denoiser.denoise(reduced, strength, MAX_PREVIEW_TILE, progress=progress,

@@ -6,7 +6,9 @@ Copies some real noisy photos (RNI15, from the shared data folder) to a
 temporary folder, opens the window offscreen with throwaway settings, and saves
 
 - ``main_window_batch.png``: mid-batch, with done, skipped, failed, working and
-  queued photos and both progress bars partway;
+  queued photos, one photo with its own strength, and both progress bars partway;
+- ``summary_after_cancel.png``: the summary after Cancel, with every photo
+  counted (done, skipped, failed, cancelled, not started);
 - ``preview_split.png``: the before/after preview, zoomed to 200%;
 - ``finetune_dialog.png``: Tools > Train on My Photos a minute into a short
   fine-tune of the default model on clean training-set photos (``--only training``
@@ -38,6 +40,8 @@ from model.data import TRAIN_SET, data_root  # noqa: E402  (after the sys.path c
 PHOTOS = data_root() / "test" / "RNI15"
 BATCH_PHOTOS = ("Audrey_Hepburn.jpg", "Bears.png", "Boy.png", "Dog.png", "Flowers.png", "Frog.png", "Glass.png", "Movie.png", "Postcards.png", "Singer.png", "Stars.png", "Window.png")
 PREVIEW_PHOTO = "Frog.png"
+# One photo gets its own strength, so the batch shot shows an override.
+OVERRIDE_PHOTO, OVERRIDE_STRENGTH = "Boy.png", 20.0
 WINDOW_SIZE = (1440, 880)
 # Clean photos for the fine-tune demo come from the training set, never from test/.
 TRAINING_PHOTOS = data_root() / TRAIN_SET
@@ -71,9 +75,9 @@ def slow_down_tiles(seconds: float) -> None:
 
     original = Denoiser._run_model
 
-    def slow(self, tile, sigma):  # type: ignore[no-untyped-def]
+    def slow(self, tile, *args):  # type: ignore[no-untyped-def]
         time.sleep(seconds)
-        return original(self, tile, sigma)
+        return original(self, tile, *args)
 
     Denoiser._run_model = slow  # type: ignore[method-assign]
 
@@ -144,14 +148,16 @@ def take_main_window(workspace: Path, out: Path, model: Path | None) -> list[Pat
     window.file_view.select_path((folder / PREVIEW_PHOTO).resolve())
     wait_until(window.preview.has_denoised, 120, "the first preview")
 
-    window.start_batch()
     files = window.files
+    files.set_strength((folder / OVERRIDE_PHOTO).resolve(), OVERRIDE_STRENGTH)  # as Run > Give This Photo the Current Strength does
+    window.start_batch()
     wait_until(lambda: files.count_status("done") >= 4 and 0.3 < window.run_panel.image.value() / 1000 < 0.8, 600, "mid-batch")
     window.grab().save(str(out / "main_window_batch.png"))
     window.cancel_batch()
-    wait_until(lambda: not window.runner.is_running(), 120, "the batch to stop")
-    if window.summary_dialog is not None:
-        window.summary_dialog.close()
+    wait_until(lambda: not window.runner.is_running() and window.summary_dialog is not None, 120, "the batch to stop")
+    QApplication.processEvents()
+    window.summary_dialog.grab().save(str(out / "summary_after_cancel.png"))
+    window.summary_dialog.close()
 
     window.statusBar().clearMessage()
     window.preview.set_zoom(2.0)
@@ -163,7 +169,7 @@ def take_main_window(workspace: Path, out: Path, model: Path | None) -> list[Pat
     window.grab().save(str(out / "preview_split.png"))
     window.close()
     QApplication.processEvents()
-    return [out / "main_window_batch.png", out / "preview_split.png"]
+    return [out / "main_window_batch.png", out / "summary_after_cancel.png", out / "preview_split.png"]
 
 
 def main() -> int:
