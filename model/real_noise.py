@@ -185,7 +185,7 @@ def published_outputs_psnr(set_name: str, pairs: Sequence[RealPair]) -> float | 
 
 
 def nlm(image: np.ndarray, h: float) -> np.ndarray:
-    from model.benchmark import nlm_denoise_u8
+    from model.benchmark.methods import nlm_denoise_u8
 
     return nlm_denoise_u8(to_uint8(image), h)
 
@@ -205,7 +205,7 @@ def model_rows(set_name: str, pairs: Sequence[RealPair], denoiser, strengths: Se
 
 def cbm3d_row(set_name: str, pairs: Sequence[RealPair], store: ScoreStore) -> ReportRow:
     """CBM3D on a grid of sigmas, its scores kept in ``store`` (about 25 s per shot and sigma on 2 cores)."""
-    from model.benchmark import cbm3d_method
+    from model.benchmark.methods import cbm3d_method
 
     method = cbm3d_method()
     grid = stored_score_grid(method.store_key, lambda image, s: method.denoise(image, s).pixels, set_name, pairs,
@@ -311,7 +311,7 @@ def main(argv: list[str] | None = None) -> None:
                 for (gain, rho), value in scores.items():
                     print(set_name, denoiser.name, f"gain {gain:g} channel correlation {rho:g}: {value:.3f}", flush=True)
         return
-    from model.benchmark import default_score_store
+    from model.score_store import default_score_store
 
     store = ScoreStore(args.score_store or default_score_store()) if args.peers and args.cbm3d else None
     rows = build_rows(args.sets, args.model or [None], args.strengths, args.passes, args.precision, args.peers,

@@ -57,3 +57,11 @@ class ScoreStore:
                 self._ends_cut_short = False
             file.write(json.dumps({"key": key, **asdict(score)}) + "\n")
             file.flush()
+
+
+def default_score_store() -> Path:
+    import platformdirs
+
+    from denoiser_app.core.models import APP_NAME
+
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)) / "benchmark" / "scores.jsonl"

@@ -1,4 +1,4 @@
-"""The dependency rules: the core and model/ never import Qt, and nothing imports upward."""
+"""The dependency rules: the core and model/ never import Qt, nothing imports upward, and the app never imports research tooling."""
 from __future__ import annotations
 
 import ast
@@ -69,3 +69,33 @@ def test_no_upward_imports(folder: str) -> None:
             if any(name == f or name.startswith(f + ".") for f in forbidden):
                 offenders.append(f"{path.relative_to(ROOT)} imports {name}")
     assert not offenders, offenders
+
+
+def _model_modules_reached_by_the_app() -> set[str]:
+    """Every ``model.*`` module the app's code imports, directly or through other model modules, lazily or not."""
+    reached: set[str] = set()
+    to_visit = list((ROOT / "denoiser_app").rglob("*.py"))
+    while to_visit:
+        for name in _imported_modules(to_visit.pop()):
+            if not name.startswith("model.") or name in reached:
+                continue
+            reached.add(name)
+            module = ROOT / Path(*name.split("."))
+            for candidate in (module.with_suffix(".py"), module / "__init__.py"):
+                if candidate.is_file():
+                    to_visit.append(candidate)
+    return reached
+
+
+def test_the_app_never_imports_the_research_tooling_and_the_frozen_app_leaves_it_out() -> None:
+    from model import RESEARCH_MODULES
+
+    reached = _model_modules_reached_by_the_app()
+    assert "model.train" in reached and "model.archs" in reached, "the walk follows the app's imports"
+    research = {f"model.{name}" for name in RESEARCH_MODULES}
+    leaked = sorted(name for name in reached if any(name == r or name.startswith(r + ".") for r in research))
+    assert not leaked, leaked
+    for name in RESEARCH_MODULES:  # each one exists: the list names real modules
+        assert (ROOT / "model" / f"{name}.py").is_file() or (ROOT / "model" / name / "__init__.py").is_file(), name
+    spec = (ROOT / "packaging" / "denoiser.spec").read_text(encoding="utf-8")
+    assert 'f"model.{name}" for name in RESEARCH_MODULES' in spec and "excludes=EXCLUDES" in spec

@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model import benchmark
-from model.benchmark import Method, MethodRun, NlmTuning, build_report, render_markdown, run_method, tune_nlm
+from model.benchmark import methods as benchmark_methods
+from model.benchmark.markdown import render_markdown
+from model.benchmark.methods import NLM_H_FACTORS, Method, NlmTuning, model_methods, tune_nlm
+from model.benchmark.records import build_report, json_number, nlm_record
+from model.benchmark.running import Console, MethodRun, run_method
 from model.evaluate import (
     Denoised,
     ImageScore,
@@ -97,7 +100,7 @@ def test_psnr_of_identical_images_is_infinite_and_shows_as_inf() -> None:
     assert psnr_u8(clean, clean) == math.inf
     assert score(clean / 255.0, clean) == math.inf
     assert format_db(math.inf) == "inf"
-    assert benchmark.json_number(math.inf) is None
+    assert json_number(math.inf) is None
 
 
 def test_psnr_matches_a_hand_computed_value() -> None:
@@ -200,14 +203,14 @@ def tiny_sets() -> dict[str, list[CleanImage]]:
 
 def test_each_noisy_image_is_denoised_once_per_protocol() -> None:
     method, calls = counting_method("m")
-    run = run_method(method, tiny_sets(), [15, 25], ["float", "8bit"], benchmark.Progress())
+    run = run_method(method, tiny_sets(), [15, 25], ["float", "8bit"], Console())
     assert len(calls) == 2 * 2 * 2
     assert set(run.scores) == {(p, "Tiny", s) for p in ("float", "8bit") for s in (15, 25)}
 
 
 def test_an_8bit_only_method_runs_once_and_is_scored_under_both_protocols() -> None:
     method, calls = counting_method("nlm", uint8_input=True)
-    run = run_method(method, tiny_sets(), [25], ["float", "8bit"], benchmark.Progress())
+    run = run_method(method, tiny_sets(), [25], ["float", "8bit"], Console())
     assert len(calls) == 2
     assert run.scores["float", "Tiny", 25] == run.scores["8bit", "Tiny", 25]
     assert run.megapixels == pytest.approx(2 * 24 * 32 / 1e6)
@@ -219,13 +222,13 @@ def test_stored_scores_are_reused_and_an_interrupted_run_picks_up_where_it_stopp
     store_path = tmp_path / "cache dir é" / "scores.jsonl"
     method, calls = counting_method("slow")
     method.store_key = "slow v1"
-    first = run_method(method, tiny_sets(), [15, 25], ["float"], benchmark.Progress(), store=ScoreStore(store_path))
+    first = run_method(method, tiny_sets(), [15, 25], ["float"], Console(), store=ScoreStore(store_path))
     assert len(calls) == 4 and first.reused == 0 and first.scored == 4
     # A run killed while writing leaves half a line; it is skipped and the rest is reused.
     lines = store_path.read_text(encoding="utf-8").splitlines()
     store_path.write_text("\n".join(lines[:3]) + "\n" + lines[3][:20], encoding="utf-8")
     calls.clear()
-    second = run_method(method, tiny_sets(), [15, 25], ["float"], benchmark.Progress(), store=ScoreStore(store_path))
+    second = run_method(method, tiny_sets(), [15, 25], ["float"], Console(), store=ScoreStore(store_path))
     assert calls == ["25"] and second.reused == 3
 
     def psnrs(run: MethodRun) -> dict:
@@ -233,7 +236,7 @@ def test_stored_scores_are_reused_and_an_interrupted_run_picks_up_where_it_stopp
 
     assert psnrs(second) == psnrs(first)
     calls.clear()
-    third = run_method(method, tiny_sets(), [15, 25], ["float"], benchmark.Progress(), store=ScoreStore(store_path))
+    third = run_method(method, tiny_sets(), [15, 25], ["float"], Console(), store=ScoreStore(store_path))
     # Nothing left to compute: one image per set is denoised only to time the method here.
     assert calls == ["15"] and third.reused == 4 and third.scores == second.scores
     assert third.timing_images == 1 and third.megapixels == pytest.approx(24 * 32 / 1e6)
@@ -246,36 +249,36 @@ def test_stored_scores_belong_to_one_method_version_image_and_protocol(tmp_path:
     store = ScoreStore(tmp_path / "scores.jsonl")
     method, calls = counting_method("slow")
     method.store_key = "slow v1"
-    run_method(method, tiny_sets(), [25], ["float"], benchmark.Progress(), store=store)
+    run_method(method, tiny_sets(), [25], ["float"], Console(), store=store)
     calls.clear()
-    run_method(method, tiny_sets(), [25], ["8bit"], benchmark.Progress(), store=store)
+    run_method(method, tiny_sets(), [25], ["8bit"], Console(), store=store)
     assert len(calls) == 2
     method.store_key = "slow v2"
     calls.clear()
-    run_method(method, tiny_sets(), [25], ["float"], benchmark.Progress(), store=store)
+    run_method(method, tiny_sets(), [25], ["float"], Console(), store=store)
     assert len(calls) == 2
     changed = {"Tiny": [CleanImage(k, f"{k}.png", 255 - gradient_image()) for k in range(2)]}
     calls.clear()
-    run_method(method, changed, [25], ["float"], benchmark.Progress(), store=store)
+    run_method(method, changed, [25], ["float"], Console(), store=store)
     assert len(calls) == 2
     unstored, unstored_calls = counting_method("fast")
-    run_method(unstored, tiny_sets(), [25], ["float"], benchmark.Progress(), store=store)
-    run_method(unstored, tiny_sets(), [25], ["float"], benchmark.Progress(), store=store)
+    run_method(unstored, tiny_sets(), [25], ["float"], Console(), store=store)
+    run_method(unstored, tiny_sets(), [25], ["float"], Console(), store=store)
     assert len(unstored_calls) == 4
 
 
 def test_nlm_tuning_flags_a_best_h_on_the_grid_edge(monkeypatch: pytest.MonkeyPatch) -> None:
     clean = gradient_image()
-    largest_h = max(benchmark.NLM_H_FACTORS) * 25
+    largest_h = max(NLM_H_FACTORS) * 25
 
     def better_with_larger_h(noisy_u8: np.ndarray, h: float) -> np.ndarray:
         return clean if h == largest_h else noisy_u8
 
-    monkeypatch.setattr(benchmark, "nlm_denoise_u8", better_with_larger_h)
+    monkeypatch.setattr(benchmark_methods, "nlm_denoise_u8", better_with_larger_h)
     tuning = tune_nlm(25, [clean])
     assert tuning.h == largest_h
     assert tuning.on_grid_edge
-    assert len(tuning.psnr_by_h) == len(benchmark.NLM_H_FACTORS)
+    assert len(tuning.psnr_by_h) == len(NLM_H_FACTORS)
 
 
 def image_scores(psnrs: list[float], estimates: list[float | None] | None = None) -> list[ImageScore]:
@@ -299,7 +302,7 @@ def sample_report() -> dict:
         "versions": {"torch": "x"},
     }
     options = {"sets": ["Kodak24"], "sigmas": [25.0, 30.0], "protocols": ["float"], "images_per_set": {"Kodak24": 2}}
-    nlm = benchmark.nlm_record({25.0: NlmTuning(25.0, 15.0, {10.0: 27.0, 15.0: 27.5}, False)}, ["x.jpg"])
+    nlm = nlm_record({25.0: NlmTuning(25.0, 15.0, {10.0: 27.0, 15.0: 27.5}, False)}, ["x.jpg"])
     return build_report(context, options, runs, ["seed CAE (seed-cae): skipped, not found"], nlm, complete=True)
 
 
@@ -376,11 +379,11 @@ def test_the_runs_own_cbm3d_workers_at_the_end_are_not_taken_for_other_processes
 
 
 def test_model_methods_skip_missing_and_repeated_models(tiny_model: Path) -> None:
-    methods, notes = benchmark.model_methods([], [str(tiny_model), str(tiny_model), "no-such-model"], threads=None)
+    methods, notes = model_methods([], [str(tiny_model), str(tiny_model), "no-such-model"], threads=None)
     assert [m.key for m in methods] == [f"model:{tiny_model}"]
     assert any("already benchmarked" in note for note in notes)
     assert any(note.startswith("extra model no-such-model: skipped") for note in notes)
-    run = run_method(methods[0], tiny_sets(), [25], ["float"], benchmark.Progress())
+    run = run_method(methods[0], tiny_sets(), [25], ["float"], Console())
     assert all(math.isfinite(s.psnr) and s.estimated_sigma is None for s in run.scores["float", "Tiny", 25])
 
 

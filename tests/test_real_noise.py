@@ -170,11 +170,11 @@ def test_a_slow_methods_real_scores_are_stored_and_reused(real_set: Path, tmp_pa
 
 
 def test_the_report_adds_cbm3d_from_the_store(real_set: Path, tiny_model: Path, tmp_path: Path, monkeypatch) -> None:
-    from model import benchmark
+    from model.benchmark import methods
     from model.evaluate import Denoised
 
     calls: list[float] = []
-    monkeypatch.setattr(benchmark, "cbm3d_denoise", lambda noisy, sigma: calls.append(sigma) or Denoised(noisy))
+    monkeypatch.setattr(methods, "cbm3d_denoise", lambda noisy, sigma: calls.append(sigma) or Denoised(noisy))
     monkeypatch.setattr(real_noise, "score_grid", lambda fn, pairs, strengths: GridScores(
         tuple(strengths), np.zeros((len(pairs), len(strengths)))))  # FFDNet and NLM: not what this test is about
     output = tmp_path / "real.md"

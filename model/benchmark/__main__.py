@@ -1,0 +1,3 @@
+from model.benchmark.command import main
+
+main()
