@@ -21,11 +21,11 @@ from denoiser_app.core.batch import (
 from denoiser_app.core.engine import (
     DEFAULT_PASSES,
     DEVICES,
-    Denoiser,
     DEFAULT_TILE,
     PASS_CHOICES,
+    DenoiseSettings,
+    Denoiser,
     available_devices,
-    load_denoiser,
     parse_strength,
     set_cpu_threads,
 )
@@ -202,9 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         name_suffix=args.suffix,
         overwrite=args.overwrite,
         allow_inside_input=args.allow_inside_input,
-        strength=strength,
-        keep_grain=args.keep_grain / 100.0,
-        tile=args.tile,
+        denoise=DenoiseSettings(
+            model=args.model, device=args.device, passes=args.passes, strength=strength,
+            keep_grain=args.keep_grain / 100.0, tile=args.tile,
+        ),
         max_megapixels=args.max_megapixels,
     )
     progress = BarProgress(args.quiet)
@@ -233,7 +234,7 @@ def run(args: argparse.Namespace, options: BatchOptions, progress: BarProgress, 
 
     def load() -> Denoiser:
         set_cpu_threads(args.threads)
-        return load_denoiser(args.model, args.device, on_notice=lambda m: tqdm.write(f"note: {m}"), passes=args.passes)
+        return options.denoise.load(on_notice=lambda m: tqdm.write(f"note: {m}"))
 
     job = run_job(args.inputs, options, load, progress)
     try:

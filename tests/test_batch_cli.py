@@ -15,7 +15,7 @@ from PIL.PngImagePlugin import PngInfo
 from denoiser_app import cli
 from denoiser_app.core import batch as batch_module
 from denoiser_app.core.batch import BatchOptions, Summary, default_output_dir, plan_batch, run_batch
-from denoiser_app.core.engine import load_denoiser
+from denoiser_app.core.engine import DenoiseSettings, load_denoiser
 from denoiser_app.core.progress import Progress
 from tests.conftest import noisy_photo, write_png
 
@@ -46,7 +46,9 @@ def shoot(tmp_path: Path) -> Path:
 
 
 def options(**changes) -> BatchOptions:
-    return BatchOptions(**{"strength": 10.0, "tile": 256, **changes})
+    """Batch options with a fixed strength and small tiles; ``strength``, ``tile`` and ``keep_grain`` go to the denoise settings."""
+    denoise = {key: changes.pop(key) for key in ("strength", "tile", "keep_grain") if key in changes}
+    return BatchOptions(denoise=DenoiseSettings(**{"strength": 10.0, "tile": 256, **denoise}), **changes)
 
 
 def run(shoot: Path, model: Path, **changes) -> tuple[Summary, list]:

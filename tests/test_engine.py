@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -385,3 +387,17 @@ def test_the_network_sees_camera_noise_decorrelated_and_its_output_comes_back_in
     assert np.abs(np.corrcoef(inside.T)[np.triu_indices(3, 1)]).max() < 0.1
     scale = engine.decorrelating_transform(0.6).noise_scale
     assert np.allclose(level_map, 8.0 * scale), "the level is the noise's level in the network's colours"
+
+
+def test_denoise_settings_are_checked_when_made_and_load_the_model_they_name(tiny_model) -> None:
+    settings = engine.DenoiseSettings(model=tiny_model, device="cpu", precision="fp32", passes=1, strength="150%")
+    denoiser = settings.load()
+    assert (denoiser.path, denoiser.passes, denoiser.dtype) == (tiny_model, 1, torch.float32)
+    for bad in ({"passes": 3}, {"strength": "300%"}, {"strength": 80.0}, {"keep_grain": 1.5}, {"tile": 16},
+                {"device": "gpu"}, {"precision": "fp16"}):
+        with pytest.raises(ValueError):
+            engine.DenoiseSettings(**bad)
+    assert settings.gives_the_same_pixels_as(dataclasses.replace(settings, tile=256))
+    assert not settings.gives_the_same_pixels_as(dataclasses.replace(settings, strength=10.0))
+    with pytest.raises(ValueError):
+        denoiser.passes = 3  # the preview changes passes on a loaded model: checked there too

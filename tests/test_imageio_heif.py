@@ -14,7 +14,7 @@ from PIL import ExifTags, ImageCms
 from PIL import Image as PILImage
 
 from denoiser_app.core.batch import BatchOptions, plan_batch, run_batch
-from denoiser_app.core.engine import load_denoiser
+from denoiser_app.core.engine import DenoiseSettings, load_denoiser
 from denoiser_app.core.imageio import ImageReadError, read_image, write_image
 from denoiser_app.core.imageio.exif import exif_upright
 from denoiser_app.core.imageio.heif import is_heif
@@ -168,7 +168,7 @@ def test_a_folder_of_heic_photos_is_cleaned_into_heic(tmp_path: Path, tiny_model
     folder = tmp_path / "iPhone Nacht"
     folder.mkdir()
     encode(folder / "IMG_1.HEIC", smooth_picture(40, 56, 255, np.uint8), "RGB", quality=90, exif=exif_block(1), icc_profile=icc)
-    options = BatchOptions(strength=10.0, tile=256)
+    options = BatchOptions(denoise=DenoiseSettings(strength=10.0, tile=256))
     plan = plan_batch([folder], options)
     (result,) = list(run_batch(plan, load_denoiser(tiny_model, "cpu"), options))
     assert result.status == "done", result.reason

@@ -91,7 +91,7 @@ def test_a_batch_cleans_raw_into_16_bit_tiff_with_exif_and_auto_reads_its_noise(
     linear = scene(128, 128)
     clean_dng = write_dng(tmp_path / "clean" / "IMG_1.dng", linear)
     noisy_dng = write_dng(tmp_path / "shoot" / "IMG_1.dng", linear, noise_std=0.02, seed=1)
-    options = BatchOptions(strength="auto")
+    options = BatchOptions()  # Auto strength
     plan = plan_batch([noisy_dng.parent], options)
     assert [item.destination.name for item in plan.files] == ["IMG_1.tif"]
     denoiser = load_denoiser(CAMERA_NOISE_MODEL, "cpu", passes=1)

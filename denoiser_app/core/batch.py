@@ -16,7 +16,7 @@ from enum import Enum
 from pathlib import Path
 
 from denoiser_app.core.atomic import is_partial_file, temporary_sibling
-from denoiser_app.core.engine import DEFAULT_TILE, Denoiser, Strength
+from denoiser_app.core.engine import DenoiseSettings, Denoiser, Strength
 from denoiser_app.core.imageio import (
     DEFAULT_MAX_MEGAPIXELS,
     Image,
@@ -51,13 +51,11 @@ class BatchOptions:
     name_suffix: str = ""
     overwrite: bool = False
     allow_inside_input: bool = False
-    strength: Strength = "auto"
-    keep_grain: float = 0.0
-    tile: int = DEFAULT_TILE
+    denoise: DenoiseSettings = DenoiseSettings()
     max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
     # Photos inside the input folders to leave out (resolved paths): removed from the list by the user.
     exclude: frozenset[Path] = frozenset()
-    # A strength for particular photos (resolved paths) instead of ``strength``: a night shot among day shots.
+    # A strength for particular photos (resolved paths) instead of ``denoise.strength``: a night shot among day shots.
     strength_for: Mapping[Path, Strength] = field(default_factory=dict)
 
 
@@ -376,8 +374,9 @@ def process_file(
     started = time.perf_counter()
     try:
         image = read(item.source) if read is not None else read_image(item.source, options.max_megapixels)
-        strength = options.strength_for.get(item.source, options.strength)
-        result = denoiser.denoise(image.pixels, strength, options.tile, progress=progress, keep_grain=options.keep_grain)
+        settings = options.denoise
+        strength = options.strength_for.get(item.source, settings.strength)
+        result = denoiser.denoise(image.pixels, strength, settings.tile, progress=progress, keep_grain=settings.keep_grain)
         image.pixels = result.pixels
         item.destination.parent.mkdir(parents=True, exist_ok=True)
         warnings = list(image.notes)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -28,7 +28,8 @@ from denoiser_app.core.tiling import run_tiled
 log = logging.getLogger(__name__)
 
 DEFAULT_TILE = 512
-MIN_TILE = 128
+MIN_TILE = 128  # the smallest a CUDA out-of-memory error halves tiles to
+MIN_CHOSEN_TILE = 64
 EDGE_CONTEXT = 16
 MAX_STRENGTH = 75.0
 MAX_AUTO_PERCENT = 200.0
@@ -74,6 +75,7 @@ def pick_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+PRECISIONS = ("auto", "fp32", "bf16")
 # bfloat16 must beat float32 by this much on a convolution like the network's to be chosen.
 BF16_MIN_SPEEDUP = 1.3
 
@@ -117,8 +119,8 @@ def pick_dtype(precision: str, device: torch.device) -> torch.dtype:
         return torch.float32
     if precision == "bf16":
         return torch.bfloat16
-    if precision != "auto":
-        raise ValueError(f"precision must be auto, fp32 or bf16, not {precision!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     if device.type != "cpu" or not _cpu_has_bf16_instructions():
         return torch.float32
     return torch.bfloat16 if bf16_conv_speedup() >= BF16_MIN_SPEEDUP else torch.float32
@@ -225,14 +227,20 @@ class Denoiser:
         precision: str = "auto",
         passes: int = DEFAULT_PASSES,
     ) -> None:
-        if passes not in PASS_CHOICES:
-            raise ValueError(f"passes must be one of {', '.join(map(str, PASS_CHOICES))}, not {passes!r}")
         self.path = Path(path)
         self.device = pick_device(device)
         self.precision = precision
         self.passes = passes
         self.notify = on_notice or log.warning
         self._load()
+
+    @property
+    def passes(self) -> int:
+        return self._passes
+
+    @passes.setter
+    def passes(self, passes: int) -> None:
+        self._passes = _checked_passes(passes)
 
     def _load(self) -> None:
         module, info = load_model_file(self.path, self.device)
@@ -457,6 +465,49 @@ def set_cpu_threads(threads: int | None) -> None:
     """How many CPU threads torch may use, for the whole process (every model, every thread); None leaves it."""
     if threads:
         torch.set_num_threads(threads)
+
+
+def _checked_passes(passes: int) -> int:
+    if passes not in PASS_CHOICES:
+        raise ValueError(f"passes must be one of {', '.join(map(str, PASS_CHOICES))}, not {passes!r}")
+    return passes
+
+
+@dataclass(frozen=True)
+class DenoiseSettings:
+    """How to denoise, said once: the model, where and how it runs, and how strongly.
+
+    The CLI builds it from its arguments, the window from its panel, a script
+    by hand; the batch, the preview and :meth:`load` all take it. Checked when
+    made, so a worker holding one never meets a bad value.
+    """
+
+    model: str | Path | None = None  # a bundled or user model name, a .pt path, or None for the default
+    device: str = "auto"
+    precision: str = "auto"
+    passes: int = DEFAULT_PASSES
+    strength: Strength = AUTO  # a level, "auto" or a share of Auto such as "150%" (see parse_strength)
+    keep_grain: float = 0.0  # share of the removed noise blended back, 0-1
+    tile: int = DEFAULT_TILE
+
+    def __post_init__(self) -> None:
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
+        _checked_passes(self.passes)
+        parse_strength(str(self.strength))
+        if not 0.0 <= self.keep_grain <= 1.0:
+            raise ValueError("keep grain must be between 0 and 1")
+        if self.tile < MIN_CHOSEN_TILE:
+            raise ValueError(f"tiles must be at least {MIN_CHOSEN_TILE} px")
+
+    def gives_the_same_pixels_as(self, other: DenoiseSettings) -> bool:
+        """Whether both clean a photo alike (the tile size changes them by rounding only)."""
+        return replace(self, tile=other.tile) == other
+
+    def load(self, on_notice: Callable[[str], None] | None = None) -> Denoiser:
+        return load_denoiser(self.model, self.device, on_notice, self.precision, self.passes)
 
 
 def load_denoiser(

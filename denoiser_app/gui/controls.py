@@ -32,11 +32,11 @@ from denoiser_app.core.engine import (
     MAX_STRENGTH,
     MIN_TILE,
     PASS_CHOICES,
+    DenoiseSettings,
     Strength,
     available_devices,
 )
 from denoiser_app.core.models import DEFAULT_MODEL, MODEL_SUFFIX, ModelEntry
-from denoiser_app.gui.preview_worker import PreviewSettings
 from denoiser_app.gui.settings import Preferences
 
 # (label, core format, bit depth)
@@ -347,14 +347,15 @@ class OptionsPanel(QWidget):
             level = self._estimate * self.auto_percent.value() / 100
             self.strength.setValue(round(min(max(level, 0.0), MAX_STRENGTH)))
 
-    def preview_settings(self) -> PreviewSettings:
-        return PreviewSettings(
-            self.model_reference(),
-            self.device.currentText(),
-            self.strength_value(),
-            self.tile.value(),
-            self.passes_value(),
-            self.keep_grain_value(),
+    def denoise_settings(self) -> DenoiseSettings:
+        """How the panel says to denoise: the preview shows it, the batch runs it."""
+        return DenoiseSettings(
+            model=self.model_reference(),
+            device=self.device.currentText(),
+            passes=self.passes_value(),
+            strength=self.strength_value(),
+            keep_grain=self.keep_grain_value(),
+            tile=self.tile.value(),
         )
 
     def passes_value(self) -> int:
@@ -381,9 +382,7 @@ class OptionsPanel(QWidget):
             name_suffix=self.name_suffix.text().strip(),
             overwrite=bool(self.policy.currentData()),
             allow_inside_input=allow_inside_input,
-            strength=self.strength_value(),
-            keep_grain=self.keep_grain_value(),
-            tile=self.tile.value(),
+            denoise=self.denoise_settings(),
             max_megapixels=float(self.max_megapixels.value()),
             exclude=exclude,
             strength_for=dict(strength_for or {}),

@@ -455,7 +455,7 @@ class MainWindow(QMainWindow):
         self.preview.setToolTip(details.strip().splitlines()[-1] if details else "")
 
     def _update_preview_settings(self) -> None:
-        self.live_preview.set_settings(self.options.preview_settings())
+        self.live_preview.set_settings(self.options.denoise_settings())
 
     # -- running ------------------------------------------------------------------------------------
 
@@ -496,7 +496,7 @@ class MainWindow(QMainWindow):
             self.input_bar.recursive.isChecked(), allow_inside, frozenset(excluded), self.files.strengths()
         )
         self._output_dir = output.resolve() if output else default_output_dir(sources[0])
-        return BatchJob(sources, options, model, self.options.device.currentText(), self.options.passes_value())
+        return BatchJob(sources, options)
 
     @Slot()
     def retry_failed(self) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRect, QThread, QTimer, Signal, SignalInstance, Slot
 from PySide6.QtGui import QImage
 
-from denoiser_app.core.engine import DEFAULT_PASSES, Denoiser, NoiseReading, Strength, auto_share, load_denoiser
+from denoiser_app.core.engine import DenoiseSettings, Denoiser, NoiseReading, Strength, auto_share, load_denoiser
 from denoiser_app.core.models import resolve_model
 from denoiser_app.core.noise_level import estimate_sigma
 from denoiser_app.core.progress import Cancelled, Progress, Update
@@ -45,22 +45,6 @@ PAUSED_TEXT = "Preview paused while photos are cleaned: this photo is not cleane
 RESULT_TEXT = "After: the photo as this run wrote it"
 
 
-@dataclass(frozen=True)
-class PreviewSettings:
-    model: str | None
-    device: str
-    strength: Strength
-    tile: int
-    passes: int = DEFAULT_PASSES
-    keep_grain: float = 0.0
-
-    def changes_the_result(self, other: PreviewSettings) -> bool:
-        """Whether switching from ``other`` changes the cleaned pixels (the tile size barely does)."""
-        return (self.model, self.device, self.strength, self.passes, self.keep_grain) != (
-            other.model, other.device, other.strength, other.passes, other.keep_grain
-        )
-
-
 def region_from_qrect(rect: QRect) -> Rect:
     return Rect(rect.top(), rect.left(), rect.height(), rect.width())
 
@@ -74,7 +58,7 @@ class PreviewRequest:
     request_id: int
     path: Path
     region: Rect
-    settings: PreviewSettings
+    settings: DenoiseSettings
     overview: bool = False  # first an approximate whole photo from a reduced copy
 
 
@@ -253,7 +237,7 @@ class LivePreview(QObject):
         self._shown: Rect | None = None  # what the result on screen covers, for this photo and these settings
         self._has_overview = False  # an approximate whole photo is on screen, for this photo and these settings
         self._region: Rect | None = None
-        self._settings: PreviewSettings | None = None
+        self._settings: DenoiseSettings | None = None
         self._progress: Progress | None = None
         self.enabled = True
 
@@ -318,9 +302,9 @@ class LivePreview(QObject):
         if self._loaded and not self.enabled:
             self._output_wanted.emit(self._latest_load.current, str(output))
 
-    def set_settings(self, settings: PreviewSettings) -> None:
+    def set_settings(self, settings: DenoiseSettings) -> None:
         if settings != self._settings:
-            if self._settings is not None and settings.changes_the_result(self._settings):
+            if self._settings is not None and not settings.gives_the_same_pixels_as(self._settings):
                 self._shown, self._has_overview = None, False
                 self.outdated.emit()
             self._settings = settings

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from denoiser_app.core.engine import DEFAULT_PASSES, DEFAULT_TILE, MAX_STRENGTH, PASS_CHOICES
+from denoiser_app.core.engine import DEFAULT_PASSES, DEFAULT_TILE, DEVICES, MAX_STRENGTH, PASS_CHOICES
 from denoiser_app.core.imageio import DEFAULT_MAX_MEGAPIXELS, OUTPUT_FORMATS
 
 ORGANIZATION = "Denoiser"
@@ -96,7 +96,7 @@ class Preferences(_Group):
     auto_percent = Option("auto_percent", 100.0, float)  # the share of Auto's reading removed
     keep_grain = Option("keep_grain", 0.0, float)  # per cent of the removed noise blended back
     model = Option("model", "", str)  # a model name, or a .pt file path; "" is the default model
-    device = Option("device", "auto", str)
+    device = Option("device", "auto", str, DEVICES)
     recursive = Option("recursive", False, bool)
     format = Option("format", "same", str, OUTPUT_FORMATS)
     jpeg_quality = Option("jpeg_quality", 95, int)

@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from denoiser_app.core.batch import BatchOptions, JobStarted, Summary, run_job
-from denoiser_app.core.engine import DEFAULT_PASSES, Denoiser, load_denoiser
+from denoiser_app.core.engine import Denoiser
 from denoiser_app.core.hardware import describe_compute
 from denoiser_app.core.progress import Progress, Update
 from denoiser_app.gui.thread_runner import JobWorker, ThreadRunner
@@ -23,10 +23,7 @@ class BatchJob:
     """Everything a run needs, snapshotted on the UI thread before it starts."""
 
     inputs: tuple[Path, ...]
-    options: BatchOptions
-    model: str | None  # a model name or a .pt path; None is the default model
-    device: str
-    passes: int = DEFAULT_PASSES
+    options: BatchOptions  # with how to denoise (model, device, passes, strength…) in options.denoise
 
 
 class _ProgressSignal(QObject):
@@ -62,7 +59,7 @@ class BatchWorker(JobWorker):
         job = self.job
 
         def load() -> Denoiser:
-            return load_denoiser(job.model, job.device, on_notice=self.notice.emit, passes=job.passes)
+            return job.options.denoise.load(on_notice=self.notice.emit)
 
         events = run_job(job.inputs, job.options, load, self.progress)
         started = next(events)

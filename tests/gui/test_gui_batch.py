@@ -100,17 +100,17 @@ def test_the_status_bar_names_the_model_the_processor_and_the_precision(qtbot, m
 
 
 def test_the_chosen_passes_reach_the_batch_engine(qtbot, make_window: WindowFactory, photo_folder, monkeypatch) -> None:
-    from denoiser_app.gui import worker
+    from denoiser_app.core.engine import DenoiseSettings
 
     loaded_with = []
-    real_load = worker.load_denoiser
+    real_load = DenoiseSettings.load
 
-    def recording_load(*args, **kwargs):
-        denoiser = real_load(*args, **kwargs)
+    def recording_load(self, *args, **kwargs):
+        denoiser = real_load(self, *args, **kwargs)
         loaded_with.append(denoiser.passes)
         return denoiser
 
-    monkeypatch.setattr(worker, "load_denoiser", recording_load)
+    monkeypatch.setattr(DenoiseSettings, "load", recording_load)
     window = make_window()
     window.add_inputs([photo_folder(count=1)])
     window.options.passes.setCurrentIndex(window.options.passes.findData(8))

@@ -12,12 +12,13 @@ from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 
+from denoiser_app.core.engine import DenoiseSettings
 from denoiser_app.core.progress import Progress
 from denoiser_app.core.tiling import Rect
 from denoiser_app.gui.imaging import orient, thumbnail
 from denoiser_app.gui.main_window import MainWindow
 from denoiser_app.gui.preview import PreviewWidget
-from denoiser_app.gui.preview_worker import MAX_PREVIEW_SIDE, LivePreview, PreviewRequest, PreviewSettings
+from denoiser_app.gui.preview_worker import MAX_PREVIEW_SIDE, LivePreview, PreviewRequest
 from tests.conftest import noisy_photo, write_png
 
 WindowFactory = Callable[..., MainWindow]
@@ -174,7 +175,7 @@ def first_request(qtbot, live: LivePreview, region: QRect, tmp_path: Path) -> tu
     sent: list[tuple[PreviewRequest, Progress]] = []
     live._compute_wanted.connect(lambda request, progress: sent.append((request, progress)))
     live._path, live._loaded = tmp_path / "photo.jpg", True
-    live.set_settings(PreviewSettings(None, "cpu", 10.0, 512))
+    live.set_settings(DenoiseSettings(device="cpu", strength=10.0))
     live.set_region(region)
     qtbot.waitUntil(lambda: bool(sent))
     return sent[0]

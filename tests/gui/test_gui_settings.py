@@ -100,7 +100,7 @@ def test_settings_survive_closing_and_reopening(qtbot, make_window: WindowFactor
     assert (again.width(), again.height()) == (780, 560)
     assert again.splitter.sizes() == sizes
     job_options = options.batch_options(recursive=True)
-    assert (job_options.format, job_options.jpeg_quality, job_options.overwrite, job_options.tile) == ("jpeg", 80, True, 256)
+    assert (job_options.format, job_options.jpeg_quality, job_options.overwrite, job_options.denoise.tile) == ("jpeg", 80, True, 256)
 
 
 def test_time_left_counts_from_the_rate_so_far() -> None:
@@ -248,8 +248,8 @@ def test_strength_as_a_share_of_auto_a_fixed_level_and_keep_grain_reach_the_job(
     options.keep_grain.setValue(25)
     assert options.strength_value() == "150%"
     job = options.batch_options(recursive=False)
-    assert (job.strength, job.keep_grain) == ("150%", 0.25)
-    assert options.preview_settings().keep_grain == 0.25
+    assert (job.denoise.strength, job.denoise.keep_grain) == ("150%", 0.25)
+    assert job.denoise == options.denoise_settings(), "the preview shows what the batch runs"
     # Unticking Auto starts the fixed level at what Auto would apply, not at an old manual value.
     options.show_estimate(12.0)
     options.auto_strength.setChecked(False)
