@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from denoiser_app.core.batch import BatchOptions, plan_batch, run_batch
-from denoiser_app.core.engine import DEFAULT_TILE, Denoiser
+from denoiser_app.core.engine import DEFAULT_TILE, DenoiseSettings, Denoiser
 from denoiser_app.core.models import resources_dir
 
 PHOTO_WIDTH, PHOTO_HEIGHT = 4000, 3000  # 12 MP, a common sensor size
@@ -61,7 +61,7 @@ def make_noisy_photo(path: Path, width: int = PHOTO_WIDTH, height: int = PHOTO_H
 def time_photo(denoiser: Denoiser, photo: Path, rounds: int = ROUNDS, tile: int = DEFAULT_TILE) -> PhotoSpeed:
     """Clean ``photo`` ``rounds`` times through the batch pipeline, as the CLI does, timing each whole run."""
     with tempfile.TemporaryDirectory(prefix="denoiser photo speed ") as output:
-        options = BatchOptions(output_dir=Path(output), overwrite=True, strength="auto", tile=tile)
+        options = BatchOptions(output_dir=Path(output), overwrite=True, denoise=DenoiseSettings(strength="auto", tile=tile))
         plan = plan_batch([photo], options)
         seconds = []
         for _ in range(rounds):
