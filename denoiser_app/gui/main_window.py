@@ -53,8 +53,7 @@ from denoiser_app.gui.worker import BatchJob, BatchRunner
 T = TypeVar("T")
 SIDE_PANEL_WIDTH = 360  # a folded side panel comes back this wide if it had no width of its own
 LONG_BATCH_SECONDS = 60.0  # a batch this long gets a notification when it ends
-
-
+COMPUTE_LABEL_WIDTH = 420  # px of the status bar for the model, the CPU and the precision
 
 
 class MainWindow(QMainWindow):
@@ -118,7 +117,7 @@ class MainWindow(QMainWindow):
         self.drop_highlight = DropHighlight(self)
 
         self.compute_label = QLabel("")  # the model, the CPU (its instruction sets) or GPU, and the precision
-        self.compute_label.setMaximumWidth(420)
+        self.compute_label.setMaximumWidth(COMPUTE_LABEL_WIDTH)
         self.throughput_label = QLabel("")
         self.zoom_label = QLabel("")
         self.statusBar().addPermanentWidget(self.compute_label)
@@ -580,8 +579,12 @@ class MainWindow(QMainWindow):
 
     def _on_model_ready(self, name: str, compute: str) -> None:
         # Kept for the whole run, under the throughput: speed depends on the CPU and the precision.
-        self.compute_label.setText(f"{name} on {compute}")
-        self.compute_label.setToolTip(self.compute_label.text())
+        # Long CPU names end in "…" rather than being cut mid-word; the tooltip has it all.
+        full = f"{name} on {compute}"
+        self.compute_label.setText(
+            self.compute_label.fontMetrics().elidedText(full, Qt.TextElideMode.ElideRight, COMPUTE_LABEL_WIDTH)
+        )
+        self.compute_label.setToolTip(full)
 
     def _on_planned(self, plan: Plan) -> None:
         self._plan = plan

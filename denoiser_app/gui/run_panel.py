@@ -80,6 +80,7 @@ class RunPanel(QWidget):
 
     def show_estimate(self, photos: int, megapixels: float, megapixels_per_second: float | None) -> None:
         """Before Start: how long the listed photos should take here, from the preview's measured speed."""
+        self.overall.setValue(0)  # not the last run's fill under a "Ready"
         if photos == 0 or not megapixels_per_second:
             self.overall.setFormat("Ready")
             return

@@ -165,7 +165,7 @@ def take_main_window(workspace: Path, out: Path, model: Path | None) -> list[Pat
     window.preview.pan_to(QPointF(size.width() * 0.45, size.height() * 0.5))
     window.preview.set_split(0.5)
     wait_until(lambda: window.preview.has_denoised() and not window.preview.busy_text, 120, "the zoomed preview")
-    wait_until(lambda: window.preview._denoised_rect == window.preview.visible_region(), 120, "the zoomed preview")
+    wait_until(lambda: window.preview._denoised_rect.contains(window.preview.after_region()), 120, "the zoomed preview")
     window.grab().save(str(out / "preview_split.png"))
     window.close()
     QApplication.processEvents()

@@ -94,8 +94,11 @@ def test_the_status_bar_names_the_model_the_processor_and_the_precision(qtbot, m
     window = make_window()
     window.add_inputs([photo_folder(count=1)])
     run_to_end(qtbot, window)
-    text = window.compute_label.text()
+    text = window.compute_label.toolTip()
     assert text.startswith("tiny on ") and ("float32" in text or "bfloat16" in text)
+    shown = window.compute_label.text()
+    assert shown == text or (shown.endswith("…") and text.startswith(shown[:-1])), "a long line ends in an ellipsis"
+    assert window.compute_label.fontMetrics().horizontalAdvance(shown) <= window.compute_label.maximumWidth()
     window.summary_dialog.close()
 
 

@@ -368,6 +368,9 @@ def test_before_start_the_bar_says_how_long_the_listed_photos_should_take_here(q
     assert panel.overall.format() == "Ready"  # nothing measured yet
     panel.show_estimate(16, 192.0, 0.8)  # 240 s
     assert panel.overall.format() == "Ready \u2014 about 4 min for 16 photos on this computer"
+    panel.overall.setValue(panel.overall.maximum() // 2)  # a finished run's fill
+    panel.show_estimate(16, 192.0, 0.8)
+    assert panel.overall.value() == 0, "Ready is not drawn over the last run's progress"
 
 
 def test_the_preview_measures_the_speed_the_estimate_before_start_uses(qtbot, make_window: WindowFactory, photo_folder) -> None:
