@@ -103,3 +103,38 @@ def test_a_rect_indexes_grows_within_the_image_and_knows_what_it_contains() -> N
     assert grown == Rect(0, 2, 9, 12) and grown.contains(rect) and not rect.contains(grown)
     assert image[grown.slices()][rect.relative_to(grown).slices()].tolist() == image[rect.slices()].tolist()
     assert Rect(0, 0, 100, 50).central_window(10) == Rect(45, 20, 10, 10)
+
+
+def test_mirrored_margins_are_added_tile_by_tile_as_padding_the_whole_image_would() -> None:
+    image = np.random.default_rng(0).random((70, 90, 3), dtype=np.float32)
+    padded = np.pad(image, ((16, 16), (16, 16), (0, 0)), mode="reflect")
+    seen: list[np.ndarray] = []
+
+    def record(tile: np.ndarray) -> np.ndarray:
+        seen.append(tile.copy())
+        return tile * 2
+
+    result = run_tiled(image, record, tile=64, overlap=16, margin=16)
+    tiles = plan_tiles(102, 122, 64, 16)
+    assert len(seen) == len(tiles) > 1
+    for region, tile in zip(tiles, seen):
+        np.testing.assert_array_equal(tile, padded[region.slices()])
+    np.testing.assert_allclose(result, image * 2, rtol=1e-6)
+
+
+def test_tiling_needs_memory_for_the_result_and_one_weight_per_pixel_only(tiny_model) -> None:
+    import tracemalloc
+
+    from denoiser_app.core.engine import load_denoiser
+
+    denoiser = load_denoiser(tiny_model, "cpu", passes=1)
+    image = np.random.default_rng(0).random((900, 1200, 3), dtype=np.float32)
+    denoiser.denoise(image[:200, :200], 10.0, tile=256)  # first-call allocations out of the way
+    tracemalloc.start()
+    try:
+        denoiser.denoise(image, 10.0, tile=256)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # The result (1x) and the weights (1/3x) plus a few tiles; a padded copy of the photo would add 1x.
+    assert peak < 1.6 * image.nbytes, peak / image.nbytes

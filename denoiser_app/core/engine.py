@@ -431,9 +431,7 @@ class Denoiser:
         # network darkens or brightens a thin frame (about 1 dB worse in the
         # outer 8 pixels).
         mode = "reflect" if min(image.shape[:2]) > EDGE_CONTEXT else "edge"
-        padded = np.pad(image, ((EDGE_CONTEXT, EDGE_CONTEXT), (EDGE_CONTEXT, EDGE_CONTEXT), (0, 0)), mode=mode)
-        output = self._tiled_with_fallback(padded, model_sigma, share or 1.0, colours, tile, overlap, on_tile)
-        output = np.ascontiguousarray(output[EDGE_CONTEXT:-EDGE_CONTEXT, EDGE_CONTEXT:-EDGE_CONTEXT])
+        output = self._tiled_with_fallback(image, model_sigma, share or 1.0, colours, tile, overlap, on_tile, mode)
         if not self.info.takes_noise_map:
             output -= image
             output *= self._blend_weight(sigma)
@@ -444,12 +442,12 @@ class Denoiser:
             np.clip(output, 0.0, 1.0, out=output)
         return DenoiseResult(output, sigma, estimated)
 
-    def _tiled_with_fallback(self, image, level, share, colours, tile, overlap, on_tile) -> np.ndarray:
-        """Run tiled; on CUDA out-of-memory halve the tile, then fall back to the CPU."""
+    def _tiled_with_fallback(self, image, level, share, colours, tile, overlap, on_tile, edge_mode) -> np.ndarray:
+        """Run tiled with ``EDGE_CONTEXT`` px of mirrored context; on CUDA out-of-memory halve the tile, then fall back to the CPU."""
         while True:
             try:
                 process = lambda t: self._run_model(t, level, share, colours)  # noqa: E731
-                return run_tiled(image, process, tile, min(overlap, tile // 4), on_tile)
+                return run_tiled(image, process, tile, min(overlap, tile // 4), on_tile, EDGE_CONTEXT, edge_mode)
             except torch.cuda.OutOfMemoryError:
                 torch.cuda.empty_cache()
                 if tile // 2 >= MIN_TILE:

@@ -52,6 +52,12 @@ class Rect:
         top, left = max(0, self.top - margin), max(0, self.left - margin)
         return Rect(top, left, min(height, self.bottom + margin) - top, min(width, self.right + margin) - left)
 
+    def intersection(self, other: Rect) -> Rect | None:
+        """The part both rectangles cover, or None if they do not meet."""
+        top, left = max(self.top, other.top), max(self.left, other.left)
+        bottom, right = min(self.bottom, other.bottom), min(self.right, other.right)
+        return Rect(top, left, bottom - top, right - left) if bottom > top and right > left else None
+
     def relative_to(self, outer: Rect) -> Rect:
         """This rectangle in the coordinates of ``outer``'s crop."""
         return Rect(self.top - outer.top, self.left - outer.left, self.height, self.width)
@@ -98,32 +104,61 @@ def tile_weights(tile: Rect, height: int, width: int, overlap: int) -> np.ndarra
     return np.outer(rows, cols)[..., None]
 
 
+def _with_margin(image: np.ndarray, region: Rect, margin: int, mode: str) -> np.ndarray:
+    """The pixels of ``region``, given in the coordinates of ``image`` padded by ``margin`` with ``np.pad(mode)``.
+
+    Only the tile is padded, never a copy of the whole image: where the
+    region crosses an edge, the tile is mirrored about that edge as the
+    padded image would be.
+    """
+    height, width = image.shape[:2]
+    top, left = region.top - margin, region.left - margin
+    bottom, right = top + region.height, left + region.width
+    rows, cols = slice(max(top, 0), min(bottom, height)), slice(max(left, 0), min(right, width))
+    pads = ((rows.start - top, bottom - rows.stop), (cols.start - left, right - cols.stop), (0, 0))
+    inside = image[rows, cols]
+    return np.pad(inside, pads, mode=mode) if any(any(pad) for pad in pads) else inside
+
+
 def run_tiled(
     image: np.ndarray,
     process: TileFn,
     tile: int,
     overlap: int,
     on_tile: Callable[[int, int], None] | None = None,
+    margin: int = 0,
+    margin_mode: str = "reflect",
 ) -> np.ndarray:
     """Apply ``process`` tile by tile to an H x W x C image and blend the results.
+
+    ``margin`` pixels of context are added around the image's edges as
+    ``np.pad(margin_mode)`` would add them, tile by tile, so the network sees
+    mirrored content there rather than a border; the result has the image's
+    size. Memory beyond the image is the blended result and one weight per
+    pixel, whatever the margin.
 
     ``on_tile(done, total)`` is called after every tile; it may raise to stop
     (cancellation), and nothing partial is returned then.
     """
     height, width = image.shape[:2]
-    tiles = plan_tiles(height, width, tile, overlap)
+    padded_height, padded_width = height + 2 * margin, width + 2 * margin
+    tiles = plan_tiles(padded_height, padded_width, tile, overlap)
+    inner = Rect(margin, margin, height, width)  # the image, in padded coordinates
     if len(tiles) == 1:
-        result = process(image)
+        result = process(_with_margin(image, tiles[0], margin, margin_mode))
         if on_tile:
             on_tile(1, 1)
-        return result
+        return result if margin == 0 else np.ascontiguousarray(result[inner.slices()])
     total = np.zeros(image.shape, dtype=np.float32)
     weight_sum = np.zeros((height, width, 1), dtype=np.float32)
     for index, region in enumerate(tiles, start=1):
-        where = region.slices()
-        weights = tile_weights(region, height, width, overlap)
-        total[where] += process(image[where]) * weights
-        weight_sum[where] += weights
+        weights = tile_weights(region, padded_height, padded_width, overlap)
+        result = process(_with_margin(image, region, margin, margin_mode))
+        kept = region.intersection(inner)
+        if kept is not None:
+            within_tile, within_image = kept.relative_to(region).slices(), kept.relative_to(inner).slices()
+            total[within_image] += result[within_tile] * weights[within_tile]
+            weight_sum[within_image] += weights[within_tile]
         if on_tile:
             on_tile(index, len(tiles))
     total /= weight_sum
