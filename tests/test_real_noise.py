@@ -185,3 +185,18 @@ def test_the_report_adds_cbm3d_from_the_store(real_set: Path, tiny_model: Path, 
     assert "CBM3D (bm3d" in output.read_text()
     real_noise.main(arguments)
     assert len(calls) == 2 * len(real_noise.CBM3D_GRID), "the second run reads CBM3D from the store"
+
+
+def test_the_benchmark_builds_its_real_noise_rows_and_notes_missing_sets(real_set: Path, tiny_model: Path, tmp_path: Path) -> None:
+    from model.benchmark.command import real_noise_records
+    from model.score_store import ScoreStore
+
+    skipped: list[str] = []
+    store = ScoreStore(tmp_path / "scores.jsonl")
+    records = real_noise_records(["CC15"], ["seed"], [str(tiny_model)], None, store, skipped)
+    methods = [record["method"] for record in records]
+    assert methods[:2] == ["noisy input", "Nam et al. 2016, published outputs"]
+    assert "ours: tiny, Auto" in methods and records[-1]["best_fixed_strength"] in real_noise.STRENGTH_GRID
+    assert real_noise_records(["Nam25"], ["seed"], [str(tiny_model)], None, store, skipped) == []
+    assert skipped and "real-noise table: skipped" in skipped[0]
+    assert real_noise_records([], ["default"], [], None, store, skipped) == []
