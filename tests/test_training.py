@@ -237,6 +237,19 @@ def test_correlated_gaussian_shares_noise_between_channels_and_is_labelled_with_
     torch.testing.assert_close(sigma, residual.flatten(1).std(dim=1) * 255, rtol=0.25, atol=1.0)
 
 
+def test_grain_correlates_neighbours_not_channels_at_camera_levels_with_its_true_label() -> None:
+    clean = torch.full((96, 3, 48, 48), 0.5)
+    batch = noise.add_noise(clean, torch.Generator().manual_seed(5), {"grain": 1.0}, quantise_probability=0.0)
+    residual = batch.noisy - clean
+    channel = torch.stack([torch.corrcoef(r.flatten(1))[[0, 1, 0], [1, 2, 2]].mean() for r in residual])
+    assert channel.max() < 0.45 and channel.mean() < 0.25, "channels stay nearly independent"
+    neighbours = torch.stack([torch.corrcoef(torch.stack([r[..., :-1].flatten(), r[..., 1:].flatten()]))[0, 1] for r in residual])
+    assert neighbours.min() < 0.1 and neighbours.max() > 0.6, "from white noise to demosaic-like grain"
+    sigma = batch.level[:, 0, 0, 0]
+    assert sigma.min() >= 1.5 and sigma.max() <= 30.0
+    torch.testing.assert_close(sigma, residual.flatten(1).std(dim=1) * 255, rtol=0.2, atol=0.5)
+
+
 def test_mix_parsing() -> None:
     assert noise.parse_mix("gaussian:1,camera:3") == {"gaussian": 0.25, "camera": 0.75}
     with pytest.raises(ValueError, match="unknown noise model"):
