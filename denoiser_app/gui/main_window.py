@@ -47,7 +47,7 @@ from denoiser_app.gui.preview import PreviewWidget
 from denoiser_app.gui.preview_worker import LivePreview
 from denoiser_app.gui.run_panel import RunPanel
 from denoiser_app.gui.settings import Settings
-from denoiser_app.gui.summary_dialog import SummaryDialog, open_folder
+from denoiser_app.gui.summary_dialog import SummaryDialog, open_file, open_folder
 from denoiser_app.gui.worker import BatchJob, BatchRunner
 
 T = TypeVar("T")
@@ -137,6 +137,8 @@ class MainWindow(QMainWindow):
         self._menus: dict[str, QMenu] = {}
         self.open_folder_action = self._action("&File", "Open &Folder…", self.choose_input_folder, "Ctrl+O")
         self.open_files_action = self._action("&File", "Open &Photos…", self.choose_input_files, "Ctrl+Shift+O")
+        self.open_cleaned_action = self._action("&File", "Open &Cleaned Photo", self.open_cleaned_photo, "Ctrl+E")
+        self.open_cleaned_action.setEnabled(False)
         self.quit_action = self._action("&File", "&Quit", self.close, "Ctrl+Q")
         self.start_action = self._action("&Run", "&Start", self.start_batch, "Ctrl+Return", "Ctrl+Enter")
         self.cancel_action = self._action("&Run", "&Cancel", self.cancel_batch, "Esc")
@@ -200,6 +202,7 @@ class MainWindow(QMainWindow):
         self.options.preview_settings_changed.connect(self._update_preview_settings)
         self.files.listing_failed.connect(lambda message, details: show_error(self, message, details))
         self.file_view.selectionModel().currentChanged.connect(self._on_current_file_changed)
+        self.file_view.doubleClicked.connect(self.open_cleaned_photo)
 
         self.preview.view_changed.connect(self._request_after_side)
         self.preview.split_changed.connect(self._request_after_side)
@@ -417,15 +420,33 @@ class MainWindow(QMainWindow):
         # The last photo must not stay on screen, labelled After, while this one loads.
         self.preview.show_message(f"Loading {path.name}…" if path is not None else "")
         self.live_preview.show_file(path, self._written_output(path))
+        self._update_open_cleaned()
 
     def _written_output(self, path: Path | None) -> Path | None:
         """The file this run wrote for ``path``, if a batch is running and has cleaned it."""
-        if path is None or self._plan is None or not self.runner.is_running():
+        return self._cleaned_output(path) if self.runner.is_running() else None
+
+    def _cleaned_output(self, path: Path | None) -> Path | None:
+        """The file the last run wrote for ``path``, if it cleaned it and the file is still there."""
+        if path is None or self._plan is None:
             return None
         row = self.files.row_of(path)
         if row is None or self.files.entry(row).status != "done":
             return None
-        return next((item.destination for item in self._plan.files if item.source == path), None)
+        written = next((item.destination for item in self._plan.files if item.source == path), None)
+        return written if written is not None and written.is_file() else None
+
+    def _update_open_cleaned(self) -> None:
+        written = self._cleaned_output(self._selected_path())
+        self.open_cleaned_action.setEnabled(written is not None)
+        self.open_cleaned_action.setToolTip(f"Open {written.name} in your photo viewer" if written else "Clean this photo first")
+
+    @Slot()
+    def open_cleaned_photo(self) -> None:
+        """The written output of the selected photo, in the system's viewer, to check it as it will be used."""
+        written = self._cleaned_output(self._selected_path())
+        if written is not None:
+            open_file(written, self)
 
     def _on_preview_timed(self, megapixels_per_second: float) -> None:
         self._preview_speed = megapixels_per_second
@@ -607,6 +628,7 @@ class MainWindow(QMainWindow):
         self.files.set_status_under(result.source, result.status, reason, notes)
         if result.status == "done" and result.source == self.live_preview.path:
             self.live_preview.show_output(result.destination)
+            self._update_open_cleaned()
         if result.status == "done" and result.seconds > 0:
             self._megapixels += result.megapixels
             self._seconds += result.seconds
@@ -620,6 +642,7 @@ class MainWindow(QMainWindow):
                 if self.files.entry(row).status == "queued":
                     self.files.set_status(self.files.entry(row).path, NOT_STARTED)
         self.run_panel.finish(summary)
+        self._update_open_cleaned()
         self.statusBar().showMessage(
             summary.counts_text() + (" — cancelled" if summary.cancelled else ""),
         )

@@ -94,8 +94,17 @@ class SummaryDialog(QDialog):
 
 def open_folder(folder: Path, parent: QWidget | None = None) -> bool:
     """Show ``folder`` in the system's file manager; if none answers, say so and put the path on the clipboard."""
-    if QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+    return _open_with_system(folder, "No file manager could open", parent)
+
+
+def open_file(file: Path, parent: QWidget | None = None) -> bool:
+    """Open ``file`` in the app the system gives its type (a photo viewer); if none answers, say so as above."""
+    return _open_with_system(file, "No app could open", parent)
+
+
+def _open_with_system(path: Path, failure: str, parent: QWidget | None) -> bool:
+    if QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
         return True
-    QGuiApplication.clipboard().setText(str(folder))
-    show_error(parent, f"No file manager could open\n{folder}\n\nIts path is on the clipboard.")
+    QGuiApplication.clipboard().setText(str(path))
+    show_error(parent, f"{failure}\n{path}\n\nIts path is on the clipboard.")
     return False

@@ -687,3 +687,32 @@ def test_a_photos_own_strength_reaches_the_engine_and_the_others_keep_the_panels
     run_to_end(qtbot, window)
     assert list(used.values()) == ["70%", "70%", 30.0]
     window.summary_dialog.close()
+
+
+def test_after_the_batch_a_cleaned_photo_opens_as_written_and_an_uncleaned_one_cannot(
+    qtbot, monkeypatch, make_window: WindowFactory, photo_folder
+) -> None:
+    from PySide6.QtGui import QDesktopServices
+
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+    folder = photo_folder(count=2)
+    window = make_window()
+    window.add_inputs([folder])
+    assert window.file_view.select_path(folder / "photo_00.png")
+    assert not window.open_cleaned_action.isEnabled(), "nothing written yet"
+
+    run_to_end(qtbot, window)
+    written = folder.parent / "shoot-denoised" / "photo_01.png"
+    window.file_view.select_path(folder / "photo_01.png")
+    assert window.open_cleaned_action.isEnabled()
+    window.open_cleaned_action.trigger()
+    window.file_view.doubleClicked.emit(window.file_view.currentIndex())
+    assert opened == [str(written), str(written)]
+
+    written.unlink()  # moved away by the user since
+    window.file_view.select_path(folder / "photo_00.png")
+    window.file_view.select_path(folder / "photo_01.png")
+    assert not window.open_cleaned_action.isEnabled()
+    window.open_cleaned_action.trigger()
+    assert len(opened) == 2
