@@ -588,3 +588,32 @@ def test_a_wide_gamut_photo_keeps_its_profile_and_its_colours(tmp_path: Path) ->
     assert np.abs(cleaned[inner].mean(axis=(0, 1)) - noisy[inner].astype(np.float64).mean(axis=(0, 1))).max() < 1.0
     noise_left = cleaned[inner].std(axis=(0, 1)) / noisy[inner].astype(np.float64).std(axis=(0, 1))
     assert (noise_left < 0.5).all(), "the noise is gone, the colour stays"
+
+
+def test_a_full_disk_stops_the_batch_with_a_clear_line_and_leaves_nothing_partial(tmp_path: Path, tiny_model: Path, monkeypatch, capsys) -> None:
+    from denoiser_app.core.imageio import files as files_module
+
+    shoot = tmp_path / "shoot"
+    for index in range(4):
+        write_png(shoot / f"photo_{index}.png", noisy_photo(24, 32, index))
+    before = snapshot(shoot)
+    real_png_writer = files_module._WRITERS["PNG"]
+    written: list[str] = []
+
+    def fill_the_disk(path: Path, image, settings) -> list[str]:
+        if len(written) == 1:  # the second photo finds the disk full half-way through its file
+            path.write_bytes(b"\x89PNG half")
+            raise OSError(28, "No space left on device")
+        written.append(path.name)
+        return real_png_writer(path, image, settings)
+
+    monkeypatch.setitem(files_module._WRITERS, "PNG", fill_the_disk)
+    out = tmp_path / "clean"
+    code = cli.main([str(shoot), "-o", str(out), "--model", str(tiny_model), "--strength", "10", "--device", "cpu"])
+
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "1 done, 0 skipped, 1 failed, 2 not started (of 4); stopped: the disk is full" in captured.out
+    assert "photo_1.png" in captured.err and "the disk is full" in captured.err
+    assert sorted(path.name for path in out.iterdir()) == ["photo_0.png"], "no partial file, nothing tried after"
+    assert snapshot(shoot) == before

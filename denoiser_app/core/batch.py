@@ -28,6 +28,7 @@ from denoiser_app.core.imageio import (
     read_image,
     write_image,
 )
+from denoiser_app.core.imageio.errors import DISK_FULL, is_disk_full
 from denoiser_app.core.imageio.raw import RAW_SUFFIXES, rawpy_available
 from denoiser_app.core.progress import Cancelled, Progress, Stage
 
@@ -109,6 +110,7 @@ class FileResult:
     seconds: float = 0.0
     megapixels: float = 0.0
     warnings: tuple[str, ...] = ()  # e.g. metadata the output format could not hold
+    stops_batch: bool = False  # a failure no later photo can escape (the disk is full)
 
 
 @dataclass
@@ -125,6 +127,7 @@ class Summary:
     skipped: int = 0
     failed: int = 0
     cancelled: bool = False
+    stopped_by: str = ""  # why the run stopped before its end without a cancel, e.g. "the disk is full"
     failures: list[FileResult] = field(default_factory=list)
     skips: list[FileResult] = field(default_factory=list)
     cancelled_files: list[FileResult] = field(default_factory=list)
@@ -146,6 +149,8 @@ class Summary:
         elif result.status == FileStatus.FAILED:
             self.failed += 1
             self.failures.append(result)
+            if result.stops_batch:
+                self.stopped_by = DISK_FULL
         elif result.status == FileStatus.CANCELLED:
             self.cancelled = True
             self.cancelled_files.append(result)
@@ -162,7 +167,8 @@ class Summary:
             if count:
                 parts.append(f"{count} {label}")
         text = ", ".join(parts)
-        return f"{text} (of {self.total})" if self.total else text
+        text = f"{text} (of {self.total})" if self.total else text
+        return f"{text}; stopped: {self.stopped_by}" if self.stopped_by else text
 
     @property
     def exit_code(self) -> int:
@@ -384,9 +390,11 @@ def process_file(
     except Cancelled:
         raise
     except (ImageReadError, ImageWriteError) as error:
-        return FileResult(item.source, item.destination, FileStatus.FAILED, str(error))
+        disk_full = isinstance(error, ImageWriteError) and error.reason == DISK_FULL
+        return FileResult(item.source, item.destination, FileStatus.FAILED, str(error), stops_batch=disk_full)
     except OSError as error:
-        return FileResult(item.source, item.destination, FileStatus.FAILED, f"{error.strerror or error}: {error.filename or item.destination}")
+        reason = f"{error.strerror or error}: {error.filename or item.destination}"
+        return FileResult(item.source, item.destination, FileStatus.FAILED, reason, stops_batch=is_disk_full(error))
     except (RuntimeError, ValueError, MemoryError) as error:
         return FileResult(item.source, item.destination, FileStatus.FAILED, f"could not process: {error}")
     height, width = image.pixels.shape[:2]
@@ -406,7 +414,8 @@ def run_batch(plan: Plan, denoiser: Denoiser, options: BatchOptions, progress: P
     """Process every planned file, yielding a result per file (problems, then passed-over photos, first).
 
     Existing outputs are skipped unless ``options.overwrite``. On cancel, the
-    file in progress yields a ``cancelled`` result and the generator stops.
+    file in progress yields a ``cancelled`` result and the generator stops; on
+    a full disk it stops after that file's failure.
     """
     progress = progress or Progress()
     for source, reason in plan.problems:
@@ -428,10 +437,13 @@ def run_batch(plan: Plan, denoiser: Denoiser, options: BatchOptions, progress: P
             if upcoming is not None:
                 reader.prefetch(upcoming.source)
             try:
-                yield process_file(item, denoiser, options, progress, reader.read)
+                result = process_file(item, denoiser, options, progress, reader.read)
             except Cancelled:
                 yield FileResult(item.source, item.destination, FileStatus.CANCELLED)
                 return
+            yield result
+            if result.stops_batch:
+                return  # the rest would fail the same way; they count as not started
     finally:
         reader.close()
     progress.report(Stage.FILES, total, total)

@@ -637,7 +637,7 @@ class MainWindow(QMainWindow):
     def _on_finished(self, summary: Summary) -> None:
         if self._closing:
             return
-        if summary.cancelled:
+        if summary.cancelled or summary.stopped_by:
             for row in range(self.files.rowCount()):
                 if self.files.entry(row).status == "queued":
                     self.files.set_status(self.files.entry(row).path, NOT_STARTED)

@@ -23,6 +23,8 @@ from denoiser_app.gui.errors import plain_reason, show_error
 def headline(summary: Summary) -> str:
     if summary.cancelled:
         return "Cancelled. Photos already cleaned are kept; nothing partial was written."
+    if summary.stopped_by:
+        return f"Stopped: {summary.stopped_by}. Photos already cleaned are kept; free some space and start again to clean the rest."
     if summary.failed:
         return "Finished, but some photos could not be cleaned."
     return "All done."

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 
 from denoiser_app.core.batch import Summary
 from denoiser_app.core.imageio import read_image
@@ -629,18 +629,18 @@ def test_retry_runs_only_the_photos_that_failed(qtbot, make_window: WindowFactor
     window = make_window()
     window.add_inputs([folder])
     real_write = batch_module.write_image
-    full_disk = {"on": True}
+    locked = {"on": True}
 
     def write(path, image, *args, **kwargs):
-        if full_disk["on"] and path.name == "photo_01.png":
-            raise OSError(28, "No space left on device", str(path))
+        if locked["on"] and path.name == "photo_01.png":
+            raise PermissionError(13, "Permission denied", str(path))
         return real_write(path, image, *args, **kwargs)
 
     monkeypatch.setattr(batch_module, "write_image", write)
     first = run_to_end(qtbot, window)
     assert (first.done, first.failed) == (2, 1)
     window.summary_dialog.close()
-    full_disk["on"] = False  # the photographer freed some space
+    locked["on"] = False  # the photographer unlocked the file in the way
     with qtbot.waitSignal(window.runner.finished, timeout=60_000) as finished:
         with qtbot.waitSignal(window.runner.stopped, timeout=60_000):
             window.retry_action.trigger()
@@ -716,3 +716,32 @@ def test_after_the_batch_a_cleaned_photo_opens_as_written_and_an_uncleaned_one_c
     assert not window.open_cleaned_action.isEnabled()
     window.open_cleaned_action.trigger()
     assert len(opened) == 2
+
+
+def test_a_full_disk_stops_the_batch_marks_the_rest_not_started_and_start_finishes_them(
+    qtbot, make_window: WindowFactory, photo_folder, monkeypatch
+) -> None:
+    from denoiser_app.core import batch as batch_module
+
+    folder = photo_folder(count=3)
+    window = make_window()
+    window.add_inputs([folder])
+    real_write = batch_module.write_image
+    full_disk = {"on": True}
+
+    def write(path, image, *args, **kwargs):
+        if full_disk["on"] and path.name == "photo_01.png":
+            raise OSError(28, "No space left on device", str(path))
+        return real_write(path, image, *args, **kwargs)
+
+    monkeypatch.setattr(batch_module, "write_image", write)
+    first = run_to_end(qtbot, window)
+    assert (first.done, first.failed, first.not_started, first.stopped_by) == (1, 1, 1, "the disk is full")
+    assert statuses(window) == {"photo_00.png": "done", "photo_01.png": "failed", "photo_02.png": "not started"}
+    assert window.summary_dialog.findChild(QLabel).text().startswith("Stopped: the disk is full")
+    assert "stopped: the disk is full" in window.statusBar().currentMessage()
+    window.summary_dialog.close()
+    full_disk["on"] = False  # the photographer freed some space
+    again = run_to_end(qtbot, window)
+    assert (again.done, again.skipped) == (2, 1)
+    window.summary_dialog.close()

@@ -1,6 +1,8 @@
 """The errors raised for photos that cannot be read or written."""
 from __future__ import annotations
 
+import errno
+
 from pathlib import Path
 
 TRUNCATED = "file is truncated or corrupt"
@@ -43,6 +45,13 @@ class Unreadable(Exception):
         self.reason = reason
 
 
+DISK_FULL = "the disk is full"
+
+
+def is_disk_full(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno == errno.ENOSPC
+
+
 def describe_write_failure(error: Exception) -> str:
     """One line for the user about why writing failed."""
     if isinstance(error, PermissionError):
@@ -51,6 +60,6 @@ def describe_write_failure(error: Exception) -> str:
         return "the folder does not exist"
     if isinstance(error, IsADirectoryError):
         return "a folder with this name is in the way"
-    if isinstance(error, OSError) and error.errno == 28:  # ENOSPC
-        return "the disk is full"
+    if is_disk_full(error):
+        return DISK_FULL
     return str(error).splitlines()[0] if str(error) else type(error).__name__

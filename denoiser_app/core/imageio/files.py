@@ -85,7 +85,9 @@ def read_image(path: Path | str, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS)
     try:
         file_format = _file_format(path, data)
         _check_pixel_count(data, file_format, max_megapixels)
-        return _READERS[file_format](data)
+        image = _READERS[file_format](data)
+        _check_image(image)  # a damaged header can decode to no pixels, or to the wrong shape, without an error
+        return image
     except Unreadable as error:
         raise ImageReadError(path, error.reason) from None
     except MemoryError:
@@ -199,6 +201,8 @@ def _check_image(image: Image) -> None:
     pixels, alpha = image.pixels, image.alpha
     if pixels.ndim != 3 or pixels.shape[2] not in (1, 3):
         raise ValueError(f"pixels must be H x W x 1 or H x W x 3, got shape {pixels.shape}")
+    if min(pixels.shape[:2]) < 1:
+        raise ValueError("the image has no pixels")
     if alpha is not None and (alpha.shape != pixels.shape[:2] or alpha.dtype not in (np.uint8, np.uint16)):
         raise ValueError("alpha must be an H x W uint8 or uint16 array matching the pixels")
 
