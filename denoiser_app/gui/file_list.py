@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -23,7 +24,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QGuiApplication, QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QStyle, QTreeView, QWidget
 
-from denoiser_app.core.batch import FolderScan, is_image_name, scan_folder
+from denoiser_app.core.batch import FileStatus, FolderScan, is_image_name, scan_folder
 from denoiser_app.core.imageio.raw import RAW_SUFFIXES
 from denoiser_app.core.engine import Strength, auto_share
 from denoiser_app.gui.errors import describe_error
@@ -33,22 +34,37 @@ from denoiser_app.gui.latest import LatestRequest
 THUMBNAIL_SIZE = 40  # logical pixels; made at the screen's device pixel ratio
 STATUS_ICON_SIZE = 16
 
+class RowStatus(str, Enum):
+    """A photo's state in the list: what the batch made of it (:class:`FileStatus`'s values), or the list's own."""
+
+    NONE = ""  # not in a run yet
+    QUEUED = "queued"
+    WORKING = "working"
+    DONE = FileStatus.DONE.value
+    SKIPPED = FileStatus.SKIPPED.value
+    FAILED = FileStatus.FAILED.value
+    CANCELLED = FileStatus.CANCELLED.value
+    NOT_STARTED = "not started"  # a cancel, or a full disk, kept the photo from starting
+
+    def __str__(self) -> str:
+        return self.value
+
+
 STATUS_TEXT = {
-    "": "",
-    "queued": "Queued",
-    "working": "Working…",
-    "done": "Done",
-    "skipped": "Skipped",
-    "failed": "Failed",
-    "cancelled": "Cancelled",
-    "not started": "Not started",
+    RowStatus.NONE: "",
+    RowStatus.QUEUED: "Queued",
+    RowStatus.WORKING: "Working…",
+    RowStatus.DONE: "Done",
+    RowStatus.SKIPPED: "Skipped",
+    RowStatus.FAILED: "Failed",
+    RowStatus.CANCELLED: "Cancelled",
+    RowStatus.NOT_STARTED: "Not started",
 }
-NOT_STARTED = "not started"  # a status only the list has: a cancel kept the photo from starting
 _STATUS_ICON = {
-    "done": QStyle.StandardPixmap.SP_DialogApplyButton,
-    "failed": QStyle.StandardPixmap.SP_MessageBoxWarning,
-    "cancelled": QStyle.StandardPixmap.SP_DialogCancelButton,
-    "skipped": QStyle.StandardPixmap.SP_MessageBoxInformation,
+    RowStatus.DONE: QStyle.StandardPixmap.SP_DialogApplyButton,
+    RowStatus.FAILED: QStyle.StandardPixmap.SP_MessageBoxWarning,
+    RowStatus.CANCELLED: QStyle.StandardPixmap.SP_DialogCancelButton,
+    RowStatus.SKIPPED: QStyle.StandardPixmap.SP_MessageBoxInformation,
 }
 
 Index = QModelIndex | QPersistentModelIndex
@@ -105,14 +121,14 @@ def human_size(size: int) -> str:
 class FileEntry:
     path: Path
     size: int
-    status: str = ""
+    status: RowStatus = RowStatus.NONE
     reason: str = ""
     notes: tuple[str, ...] = ()  # e.g. metadata the output could not hold, for a photo that was done
     strength: Strength | None = None  # this photo's own strength, instead of the panel's
 
     def status_text(self) -> str:
-        text = STATUS_TEXT.get(self.status, self.status)
-        if self.status in ("failed", "skipped") and self.reason:
+        text = STATUS_TEXT[self.status]
+        if self.status in (RowStatus.FAILED, RowStatus.SKIPPED) and self.reason:
             text = f"{text}: {self.reason}"
         elif self.notes:
             text = f"{text} (with a note)"
@@ -123,7 +139,7 @@ class FileEntry:
 
     def status_tooltip(self) -> str | None:
         details = "\n".join(([self.reason] if self.reason else []) + list(self.notes))
-        return f"{STATUS_TEXT.get(self.status, self.status)}: {details}" if details else None
+        return f"{STATUS_TEXT[self.status]}: {details}" if details else None
 
 
 class _ThumbnailWorker(QObject):
@@ -280,15 +296,15 @@ class FileListModel(QAbstractTableModel):
 
     # -- statuses -------------------------------------------------------
 
-    def set_status(self, path: Path, status: str, reason: str = "", notes: tuple[str, ...] = ()) -> None:
+    def set_status(self, path: Path, status: RowStatus | FileStatus, reason: str = "", notes: tuple[str, ...] = ()) -> None:
         row = self.row_of(path)
         if row is None:
             return
         entry = self._entries[row]
-        entry.status, entry.reason, entry.notes = status, reason, notes
+        entry.status, entry.reason, entry.notes = RowStatus(status), reason, notes
         self.dataChanged.emit(self.index(row, 0), self.index(row, self.STATUS))
 
-    def set_status_under(self, source: Path, status: str, reason: str = "", notes: tuple[str, ...] = ()) -> None:
+    def set_status_under(self, source: Path, status: RowStatus | FileStatus, reason: str = "", notes: tuple[str, ...] = ()) -> None:
         """Mark ``source`` itself, or every listed file inside it if it is a folder."""
         if self.row_of(source) is not None:  # the usual case, once per finished file: no scan of every row
             self.set_status(source, status, reason, notes)
@@ -307,7 +323,7 @@ class FileListModel(QAbstractTableModel):
     def strengths(self) -> dict[Path, Strength]:
         return {entry.path: entry.strength for entry in self._entries if entry.strength is not None}
 
-    def reset_statuses(self, status: str = "", only: Iterable[Path] | None = None) -> None:
+    def reset_statuses(self, status: RowStatus = RowStatus.NONE, only: Iterable[Path] | None = None) -> None:
         """Set every entry's status (or only those of ``only``; the others keep theirs)."""
         chosen = None if only is None else set(only)
         for entry in self._entries:
@@ -316,7 +332,7 @@ class FileListModel(QAbstractTableModel):
         if self._entries:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._entries) - 1, self.STATUS))
 
-    def count_status(self, status: str) -> int:
+    def count_status(self, status: RowStatus) -> int:
         return sum(entry.status == status for entry in self._entries)
 
     # -- Qt model -------------------------------------------------------

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from denoiser_app.core.batch import (
     READ_FORMATS,
     FileResult,
+    FileStatus,
     Plan,
     Summary,
     default_output_dir,
@@ -40,7 +41,7 @@ from denoiser_app.gui.about_dialog import AboutDialog
 from denoiser_app.gui.controls import InputBar, OptionsPanel
 from denoiser_app.gui.drop import DropHighlight, local_paths
 from denoiser_app.gui.errors import plain_reason, show_error, show_exception
-from denoiser_app.gui.file_list import NOT_STARTED, FileListModel, FileListView, describe_unread
+from denoiser_app.gui.file_list import FileListModel, FileListView, RowStatus, describe_unread
 from denoiser_app.gui.finetune_dialog import FineTuneDialog
 from denoiser_app.gui.models_dialog import ModelsDialog
 from denoiser_app.gui.preview import PreviewWidget
@@ -431,7 +432,7 @@ class MainWindow(QMainWindow):
         if path is None or self._plan is None:
             return None
         row = self.files.row_of(path)
-        if row is None or self.files.entry(row).status != "done":
+        if row is None or self.files.entry(row).status != RowStatus.DONE:
             return None
         written = next((item.destination for item in self._plan.files if item.source == path), None)
         return written if written is not None and written.is_file() else None
@@ -521,7 +522,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def retry_failed(self) -> None:
         """Clean again only the photos that failed in the last run (after, say, freeing disk space)."""
-        failed = frozenset(self.files.entry(row).path for row in range(self.files.rowCount()) if self.files.entry(row).status == "failed")
+        failed = frozenset(self.files.entry(row).path for row in range(self.files.rowCount()) if self.files.entry(row).status == RowStatus.FAILED)
         if failed:
             self._start(only=failed)
 
@@ -575,7 +576,7 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self._plan, self._megapixels, self._seconds = None, 0.0, 0.0
         self.throughput_label.setText("")
-        self.files.reset_statuses("queued", only)
+        self.files.reset_statuses(RowStatus.QUEUED, only)
         self.run_panel.begin(self.files.rowCount() if only is None else len(only))
         self._set_running(True)
         self.runner.start(job)
@@ -615,7 +616,7 @@ class MainWindow(QMainWindow):
         if update.stage == Stage.FILES and self._plan is not None:
             index, total = int(update.done), int(update.total)
             if index < total:
-                self.files.set_status(self._plan.files[index].source, "working")
+                self.files.set_status(self._plan.files[index].source, RowStatus.WORKING)
                 self.run_panel.file_started(index, total, self._plan.files[index].source.name)
             else:
                 self.run_panel.file_started(total, total, "")
@@ -626,10 +627,10 @@ class MainWindow(QMainWindow):
         reason = plain_reason(result.source, result.reason)
         notes = tuple(plain_reason(result.source, note) for note in result.warnings)
         self.files.set_status_under(result.source, result.status, reason, notes)
-        if result.status == "done" and result.source == self.live_preview.path:
+        if result.status == FileStatus.DONE and result.source == self.live_preview.path:
             self.live_preview.show_output(result.destination)
             self._update_open_cleaned()
-        if result.status == "done" and result.seconds > 0:
+        if result.status == FileStatus.DONE and result.seconds > 0:
             self._megapixels += result.megapixels
             self._seconds += result.seconds
             self.throughput_label.setText(f"{self._megapixels / self._seconds:.2f} MP/s")
@@ -639,8 +640,8 @@ class MainWindow(QMainWindow):
             return
         if summary.cancelled or summary.stopped_by:
             for row in range(self.files.rowCount()):
-                if self.files.entry(row).status == "queued":
-                    self.files.set_status(self.files.entry(row).path, NOT_STARTED)
+                if self.files.entry(row).status == RowStatus.QUEUED:
+                    self.files.set_status(self.files.entry(row).path, RowStatus.NOT_STARTED)
         self.run_panel.finish(summary)
         self._update_open_cleaned()
         self.statusBar().showMessage(
@@ -676,8 +677,8 @@ class MainWindow(QMainWindow):
     def _on_stopped(self) -> None:
         for row in range(self.files.rowCount()):
             entry = self.files.entry(row)
-            if entry.status in ("queued", "working"):
-                self.files.set_status(entry.path, "")
+            if entry.status in (RowStatus.QUEUED, RowStatus.WORKING):
+                self.files.set_status(entry.path, RowStatus.NONE)
         self._set_running(False)
 
     # -- training ---------------------------------------------------------------------------------------
