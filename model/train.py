@@ -243,6 +243,7 @@ class RunState:
     stopped_by: StopReason | None  # None while it runs (or if it crashed)
     scores: dict[str, float]  # the last validation, PSNR per noise case
     scores_step: int | None
+    base_scores: dict[str, float] = field(default_factory=dict)  # the starting model's, measured before step 1
 
     def write(self, run_dir: Path) -> None:
         record = {**asdict(self), "stopped_by": None if self.stopped_by is None else self.stopped_by.value}
@@ -255,7 +256,8 @@ class RunState:
             record = json.loads((run_dir / STATE_NAME).read_text(encoding="utf-8"))
             stopped_by = record["stopped_by"]
             return cls(int(record["step"]), int(record["total_steps"]), None if stopped_by is None else StopReason(stopped_by),
-                       {str(k): float(v) for k, v in record["scores"].items()}, record["scores_step"])
+                       {str(k): float(v) for k, v in record["scores"].items()}, record["scores_step"],
+                       {str(k): float(v) for k, v in record.get("base_scores", {}).items()})
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
@@ -268,6 +270,7 @@ class TrainingResult:
     ema: nn.Module  # the averaged weights, the ones worth keeping
     config: TrainConfig
     best: BestSoFar | None = None  # the best-measured weights of the run, when they are not the last ones
+    base_scores: dict[str, float] = field(default_factory=dict)  # the starting model's, on the same crops; empty from scratch
 
 
 @dataclass
@@ -330,6 +333,7 @@ def train(
     step = 0
     scores: dict[str, float] = {}
     scores_step: int | None = None
+    base_scores: dict[str, float] = {}
     if checkpoint_path.exists():
         state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
         network.load_state_dict(state["params"])
@@ -340,6 +344,7 @@ def train(
         step = state["step"]
         scores = state.get("scores", {})
         scores_step = state.get("scores_step")
+        base_scores = state.get("base_scores", {})
         log.write(f"resumed at step {step}")
     best: BestSoFar | None = None
     if (run_dir / BEST_NAME).exists():
@@ -370,11 +375,12 @@ def train(
             "step": step,
             "scores": scores,
             "scores_step": scores_step,
+            "base_scores": base_scores,
             "config": asdict(config),
         }
         with atomic_path(checkpoint_path) as temporary:
             torch.save(state, temporary)
-        RunState(step, config.total_steps, stopped_by, scores, scores_step).write(run_dir)
+        RunState(step, config.total_steps, stopped_by, scores, scores_step, base_scores).write(run_dir)
 
     def validate() -> None:
         nonlocal scores, scores_step, best
@@ -387,6 +393,10 @@ def train(
         message = " ".join(f"{case} {value:.2f} dB" for case, value in scores.items())
         progress.report(VALIDATION_STAGE, step, config.total_steps, message, data=dict(scores))
 
+    if validator and config.init_from and step == 0 and not base_scores:
+        # The "before" of a fine-tune: the starting model on the very crops every later check uses.
+        base_scores = validator.score(ema)
+        log.write("base model validation " + " ".join(f"{k} {v:.3f}" for k, v in base_scores.items()))
     started = time.monotonic()
     last_checkpoint = started
     running_loss, steps_since_log = 0.0, 0
@@ -431,7 +441,7 @@ def train(
     checkpoint(stopped_by)
     log.write(f"stopped at step {step} ({stopped_by}) after {time.monotonic() - started:.0f}s")
     kept = best if best is not None and best.mean > mean_score(scores) else None
-    return TrainingResult(step, stopped_by, scores, ema, config, kept)
+    return TrainingResult(step, stopped_by, scores, ema, config, kept, base_scores)
 
 
 def main(argv: list[str] | None = None) -> None:

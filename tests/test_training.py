@@ -166,6 +166,32 @@ def test_fine_tuning_starts_from_the_given_model(clean_folder: Path, tmp_path: P
     assert warm_start["name"] == read_metadata(tiny_model)["name"]
 
 
+def test_a_fine_tune_measures_its_starting_model_first_and_a_resume_keeps_that_before(
+    clean_folder: Path, tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from model import train as train_module
+
+    measured: list[dict[str, torch.Tensor]] = []
+    scores = iter([{"gauss25": 27.0}, {"gauss25": 28.0}, {"gauss25": 28.5}])
+
+    def score(self, ema: torch.nn.Module) -> dict[str, float]:
+        measured.append({k: v.clone() for k, v in ema.state_dict().items()})
+        return next(scores)
+
+    monkeypatch.setattr(train_module.Validator, "score", score)
+    run = tmp_path / "ft"
+    first = train(_config(clean_folder, init_from=str(tiny_model), total_steps=2, validate_every=2), run, echo=False)
+    assert first.base_scores == {"gauss25": 27.0} and first.scores == {"gauss25": 28.0}
+    start = torch.jit.load(str(tiny_model)).state_dict()
+    assert all(torch.equal(measured[0][k], start[k]) for k in start), "the before is the starting model itself"
+    assert train_module.RunState.read(run).base_scores == {"gauss25": 27.0}
+
+    resumed = train(_config(clean_folder, init_from=str(tiny_model), total_steps=2, validate_every=2), run, echo=False)
+    assert resumed.base_scores == {"gauss25": 27.0} and len(measured) == 2, "measured once, not again on resume"
+    scratch = train(_config(clean_folder, total_steps=0), tmp_path / "scratch", echo=False)
+    assert scratch.base_scores == {}
+
+
 def test_time_budget_stops_and_checkpoints(clean_folder: Path, tmp_path: Path) -> None:
     result = train(_config(clean_folder, total_steps=10_000), tmp_path / "budget", time_budget=0.0, echo=False)
     assert result.stopped_by == "time budget"

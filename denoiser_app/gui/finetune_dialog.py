@@ -87,6 +87,21 @@ def describe_scores(scores: Mapping[str, float]) -> str:
     return "quality on set-aside photos: " + ", ".join(parts)
 
 
+def describe_gain(base: Mapping[str, float], after: Mapping[str, float]) -> tuple[str, bool]:
+    """Before and after on the set-aside photos, averaged over the noise cases both were checked on, and whether
+    the new model is better; ``("", True)`` without a before (trained from scratch)."""
+    cases = [case for case in after if case in base]
+    if not cases:
+        return "", True
+    before_mean = sum(base[case] for case in cases) / len(cases)
+    after_mean = sum(after[case] for case in cases) / len(cases)
+    change = after_mean - before_mean
+    text = f"On your set-aside photos: before {before_mean:.2f} dB (the starting model), after {after_mean:.2f} dB ({change:+.2f} dB)."
+    if change <= 0:
+        return text + " The new model is not better than the one it started from: keep cleaning with that one.", False
+    return text, True
+
+
 class FineTuneDialog(QDialog):
     """Picks photos, a starting model, the noise and the time; trains on a thread; saves a user model.
 
@@ -569,9 +584,10 @@ class FineTuneDialog(QDialog):
         self.progress.setFormat(f"Saved after {outcome.step:,} steps" if outcome.kept_step is None
                                 else f"Saved the best, from step {outcome.kept_step:,} of {outcome.step:,}")
         scores = describe_scores(outcome.scores)
+        gain, better = describe_gain(outcome.base_scores, outcome.scores)
         self.status_label.setText(
             f"Saved \u201c{job.name}\u201d with your models." + (f" Its {scores}." if scores else "")
-            + " Choose it in the model list to use it."
+            + (f"\n{gain}" if gain else "") + (" Choose it in the model list to use it." if better else "")
         )
         self.time_label.setText(f"Took {format_duration(time.monotonic() - self._started)}." if outcome.stopped_by != StopReason.CANCELLED else "")
         self._fill_bases(str(self.base.currentData()))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import shutil
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ class TrainingOutcome:
     recipe: dict[str, Any]
     saved_to: Path | None = None
     kept_step: int | None = None  # the earlier step whose weights measured best and are the ones kept
+    base_scores: dict[str, float] = field(default_factory=dict)  # the starting model on the same photos; empty from scratch
 
     @property
     def saved_step(self) -> int:
@@ -125,6 +126,7 @@ def save_model(outcome: TrainingOutcome, job: TrainingJob) -> TrainingOutcome:
         training_data=recipe["train_dirs"],
         steps=outcome.saved_step,
         validation_psnr=outcome.scores,
+        base_validation_psnr=outcome.base_scores,
     )
     if outcome.stopped_by == StopReason.FINISHED:  # nothing left to resume
         shutil.rmtree(job.run_dir, ignore_errors=True)
@@ -167,6 +169,7 @@ class TrainingWorker(JobWorker):
             network=network,
             recipe=asdict(result.config),
             kept_step=kept_step,
+            base_scores=dict(result.base_scores),
         )
 
 

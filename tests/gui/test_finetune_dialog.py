@@ -228,6 +228,12 @@ def test_a_short_fine_tune_saves_a_loadable_model_and_announces_it(
     assert not dialog.is_running() and dialog.start_button.isEnabled() and dialog.folder_edit.isEnabled()
     assert dialog.progress.format() == "Saved after 4 steps" and dialog.progress.value() == dialog.progress.maximum()
     assert "set-aside photos:" in dialog.status_label.text() and "dB" in dialog.status_label.text()
+    before, after = metadata["base_validation_psnr"], metadata["validation_psnr"]
+    assert set(before) == set(after), "the starting model was measured on the same cases"
+    better = sum(after.values()) > sum(before.values())
+    assert f"before {sum(before.values()) / len(before):.2f} dB" in dialog.status_label.text()
+    assert ("Choose it in the model list" in dialog.status_label.text()) == better
+    assert ("not better than the one it started from" in dialog.status_label.text()) == (not better)
     assert dialog.chart.loss and dialog.chart.psnr, "the chart drew the run's loss and set-aside PSNR"
     assert [t for t, _ in dialog.chart.loss] == sorted(t for t, _ in dialog.chart.loss)
     assert not run_dir_for("My look (2024)").exists()  # it finished, so there is nothing to resume
@@ -446,3 +452,13 @@ def test_my_cameras_noise_is_measured_from_its_photos_shown_and_trained_on(
     assert measured.std(0.5, 1) == pytest.approx(TRUE.std(0.5, 1), rel=0.3)
     assert dialog.profile_plot.isVisible() and dialog.profile_plot.profile == measured
     assert dialog.settings.state.training_camera_folder == str(camera)
+
+
+def test_before_and_after_say_plainly_when_the_new_model_is_not_better() -> None:
+    from denoiser_app.gui.finetune_dialog import describe_gain
+
+    text, better = describe_gain({"gauss25": 30.0, "camera": 32.0}, {"gauss25": 30.5, "camera": 32.3})
+    assert better and "before 31.00 dB" in text and "after 31.40 dB (+0.40 dB)" in text
+    text, better = describe_gain({"gauss25": 30.0}, {"gauss25": 29.9})
+    assert not better and "(-0.10 dB)" in text and "not better" in text
+    assert describe_gain({}, {"gauss25": 30.0}) == ("", True)
