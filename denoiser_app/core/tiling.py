@@ -97,11 +97,33 @@ def _ramp(length: int, overlap: int, fade_start: bool, fade_end: bool) -> np.nda
     return weights
 
 
+def _row_weights(tile: Rect, height: int, overlap: int) -> np.ndarray:
+    return _ramp(tile.height, overlap, tile.top > 0, tile.bottom < height)
+
+
+def _column_weights(tile: Rect, width: int, overlap: int) -> np.ndarray:
+    return _ramp(tile.width, overlap, tile.left > 0, tile.right < width)
+
+
 def tile_weights(tile: Rect, height: int, width: int, overlap: int) -> np.ndarray:
     """Blending weights for ``tile``: ramps only on sides that have a neighbour."""
-    rows = _ramp(tile.height, overlap, tile.top > 0, tile.bottom < height)
-    cols = _ramp(tile.width, overlap, tile.left > 0, tile.right < width)
-    return np.outer(rows, cols)[..., None]
+    return np.outer(_row_weights(tile, height, overlap), _column_weights(tile, width, overlap))[..., None]
+
+
+def _weight_sums(tiles: list[Rect], height: int, width: int, overlap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pixel's summed blending weight, as a row factor and a column factor.
+
+    Each tile's weights are a row ramp times a column ramp, and the tiles are
+    every row band crossed with every column band, so the sum over tiles is
+    (sum of the bands' row ramps) times (sum of their column ramps): two
+    vectors instead of a weight per pixel (for a 100 MP photo, 400 MB less).
+    """
+    rows, columns = np.zeros(height, np.float32), np.zeros(width, np.float32)
+    for band in {Rect(t.top, 0, t.height, 0) for t in tiles}:
+        rows[band.top : band.bottom] += _row_weights(band, height, overlap)
+    for band in {Rect(0, t.left, 0, t.width) for t in tiles}:
+        columns[band.left : band.right] += _column_weights(band, width, overlap)
+    return rows, columns
 
 
 def _with_margin(image: np.ndarray, region: Rect, margin: int, mode: str) -> np.ndarray:
@@ -134,8 +156,7 @@ def run_tiled(
     ``margin`` pixels of context are added around the image's edges as
     ``np.pad(margin_mode)`` would add them, tile by tile, so the network sees
     mirrored content there rather than a border; the result has the image's
-    size. Memory beyond the image is the blended result and one weight per
-    pixel, whatever the margin.
+    size. Memory beyond the image is the blended result, whatever the margin.
 
     ``on_tile(done, total)`` is called after every tile; it may raise to stop
     (cancellation), and nothing partial is returned then.
@@ -150,7 +171,6 @@ def run_tiled(
             on_tile(1, 1)
         return result if margin == 0 else np.ascontiguousarray(result[inner.slices()])
     total = np.zeros(image.shape, dtype=np.float32)
-    weight_sum = np.zeros((height, width, 1), dtype=np.float32)
     for index, region in enumerate(tiles, start=1):
         weights = tile_weights(region, padded_height, padded_width, overlap)
         result = process(_with_margin(image, region, margin, margin_mode))
@@ -158,8 +178,9 @@ def run_tiled(
         if kept is not None:
             within_tile, within_image = kept.relative_to(region).slices(), kept.relative_to(inner).slices()
             total[within_image] += result[within_tile] * weights[within_tile]
-            weight_sum[within_image] += weights[within_tile]
         if on_tile:
             on_tile(index, len(tiles))
-    total /= weight_sum
+    rows, columns = _weight_sums(tiles, padded_height, padded_width, overlap)
+    total /= rows[inner.top : inner.bottom, None, None]  # in place, row factor then column factor: no temporary
+    total /= columns[None, inner.left : inner.right, None]
     return total
