@@ -228,6 +228,28 @@ def test_batch_and_single_image_estimates_agree() -> None:
         assert sigma == pytest.approx(estimate_sigma(image.astype(np.float32)), rel=0.05)
 
 
+
+@pytest.mark.parametrize(("height", "width", "channels"), [(96, 96, 3), (301, 517, 3), (130, 77, 1), (3000, 4000, 3)])
+def test_the_single_image_estimate_takes_the_batch_estimates_patches_and_copies_only_them(height, width, channels) -> None:
+    import math
+    import tracemalloc
+
+    from denoiser_app.core.noise_level import MAX_PATCHES, PATCH, estimate_sigma_batch
+
+    image = np.clip(0.5 + np.random.default_rng(height).normal(0, 12 / 255, (height, width, channels)), 0, 1).astype(np.float32)
+    stride = max(1, math.ceil(math.sqrt((height - PATCH + 1) * (width - PATCH + 1) / MAX_PATCHES)))
+    batch = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]
+    tracemalloc.start()
+    try:
+        single = estimate_sigma(image)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert single == pytest.approx(float(estimate_sigma_batch(batch, stride)[0]), rel=1e-5)
+    if height * width >= 3000 * 4000:  # a copy of the photo (channel-first, or times 255) would be 1x
+        assert peak < 0.5 * image.nbytes, peak / image.nbytes
+
+
 def test_passes_average_the_network_over_turned_and_mirrored_views(tiny_model) -> None:
     # One tile; with the edge context both sides are multiples of 16, so the
     # network pads nothing that turning would move.
