@@ -1064,3 +1064,24 @@ def test_a_cmyk_photo_without_a_profile_says_its_colours_are_approximate(tmp_pat
     image = read_image(source)
     assert image.pixels.shape == (8, 8, 3) and image.metadata.icc_profile is None
     assert "CMYK" in image.notes[0] and "approximately" in image.notes[0]
+
+
+def test_floats_become_samples_a_band_at_a_time_with_the_same_rounding() -> None:
+    import tracemalloc
+
+    from denoiser_app.core.imageio.samples import to_integers
+
+    rng = np.random.default_rng(7)
+    pixels = rng.uniform(-0.1, 1.1, (4000, 3000, 3)).astype(np.float32)
+    pixels[0, 0, 0], pixels[1, 1, 1] = np.nan, 0.5 / 255  # NaN becomes 0; a half step rounds up
+    tracemalloc.start()
+    try:
+        samples = to_integers(pixels, 8)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    whole = np.clip(np.floor(np.nan_to_num(pixels * np.float32(255), nan=0.0) + np.float32(0.5)), 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(samples, whole)
+    assert samples[1, 1, 1] == 1 and samples[0, 0, 0] == 0
+    assert peak < 0.6 * pixels.nbytes, "the 8-bit result (0.25x) and a band of scratch, not a float copy (1x)"
+    np.testing.assert_array_equal(to_integers(pixels[:5], 16), np.clip(np.floor(np.nan_to_num(pixels[:5] * np.float32(65535), nan=0.0) + np.float32(0.5)), 0, 65535).astype(np.uint16))

@@ -8,6 +8,7 @@ from denoiser_app.core.imageio.image import Image, ImageMetadata
 
 MAX_SAMPLE_VALUE = {8: 255, 16: 65535}
 _SAMPLE_DTYPE = {8: np.uint8, 16: np.uint16}
+CONVERSION_BAND_SAMPLES = 1 << 22  # float samples converted at once: 16 MB of scratch
 
 
 def to_float(samples: np.ndarray, bit_depth: int) -> np.ndarray:
@@ -18,14 +19,22 @@ def to_float(samples: np.ndarray, bit_depth: int) -> np.ndarray:
 
 
 def to_integers(values: np.ndarray, bit_depth: int) -> np.ndarray:
-    """Round [0, 1] floats to samples: floor(x * max + 0.5), clipped; NaN becomes 0."""
+    """Round [0, 1] floats to samples: floor(x * max + 0.5), clipped; NaN becomes 0.
+
+    Converted a band of rows at a time, so the float scratch is a band, not a
+    second copy of the photo (1.2 GB for 100 MP).
+    """
     maximum = MAX_SAMPLE_VALUE[bit_depth]
-    scaled = np.multiply(values, maximum, dtype=np.float32)
-    scaled += 0.5
-    np.floor(scaled, out=scaled)
-    np.nan_to_num(scaled, copy=False, nan=0.0)
-    np.clip(scaled, 0, maximum, out=scaled)
-    return scaled.astype(_SAMPLE_DTYPE[bit_depth])
+    samples = np.empty(values.shape, dtype=_SAMPLE_DTYPE[bit_depth])
+    band = max(1, CONVERSION_BAND_SAMPLES // max(1, values[0].size))  # rows
+    for top in range(0, len(values), band):
+        scaled = np.multiply(values[top : top + band], maximum, dtype=np.float32)
+        scaled += 0.5
+        np.floor(scaled, out=scaled)
+        np.nan_to_num(scaled, copy=False, nan=0.0)
+        np.clip(scaled, 0, maximum, out=scaled)
+        samples[top : top + band] = scaled
+    return samples
 
 
 def alpha_at_depth(alpha: np.ndarray, bit_depth: int) -> np.ndarray:
