@@ -382,7 +382,10 @@ def process_file(
         image = read(item.source) if read is not None else read_image(item.source, options.max_megapixels)
         settings = options.denoise
         strength = options.strength_for.get(item.source, settings.strength)
-        result = denoiser.denoise(image.pixels, strength, settings.tile, progress=progress, keep_grain=settings.keep_grain)
+        # The photo's pixels are this call's own: cleaned where they lie, with no second copy of a huge photo.
+        result = denoiser.denoise(
+            image.pixels, strength, settings.tile, progress=progress, keep_grain=settings.keep_grain, in_place=True
+        )
         image.pixels = result.pixels
         item.destination.parent.mkdir(parents=True, exist_ok=True)
         warnings = list(image.notes)

@@ -380,6 +380,7 @@ class Denoiser:
         progress: Progress | None = None,
         keep_grain: float = 0.0,
         reading: NoiseReading | None = None,
+        in_place: bool = False,
     ) -> DenoiseResult:
         """Denoise an H x W x C float32 image in [0, 1] (C is 1 or 3).
 
@@ -389,7 +390,10 @@ class Denoiser:
         by the share; otherwise one level for the photo. ``keep_grain`` (0-1)
         blends that share of the removed noise back in. ``reading`` is the
         whole photo's :meth:`read_noise` when ``image`` is a part of it, so a
-        crop is cleaned as it is in the photo.
+        crop is cleaned as it is in the photo. ``in_place`` lets a float32
+        ``image`` become the result on the CPU, with no second copy of the
+        photo (the batch, which owns its pixels, asks for it); if the call
+        raises, such an image is half cleaned and only fit to be dropped.
 
         Returns the clean pixels, clipped to [0, 1], and the noise level used
         (for a map, its median over the photo, times the share).
@@ -431,23 +435,37 @@ class Denoiser:
         # network darkens or brightens a thin frame (about 1 dB worse in the
         # outer 8 pixels).
         mode = "reflect" if min(image.shape[:2]) > EDGE_CONTEXT else "edge"
-        output = self._tiled_with_fallback(image, model_sigma, share or 1.0, colours, tile, overlap, on_tile, mode)
-        if not self.info.takes_noise_map:
-            output -= image
-            output *= self._blend_weight(sigma)
-            output += image
-        np.clip(output, 0.0, 1.0, out=output)
-        if keep_grain > 0.0:
-            output += keep_grain * (image - output)
+        blend = None if self.info.takes_noise_map else self._blend_weight(sigma)
+
+        def finish(output: np.ndarray, noisy: np.ndarray) -> None:
+            """Rows of the blended network output made final, in place, beside the same rows of the input."""
+            if blend is not None:
+                output -= noisy
+                output *= blend
+                output += noisy
             np.clip(output, 0.0, 1.0, out=output)
+            if keep_grain > 0.0:
+                output *= 1.0 - keep_grain
+                output += keep_grain * noisy
+                np.clip(output, 0.0, 1.0, out=output)
+
+        # Only on the CPU: the GPU's out-of-memory retry must start again from the untouched photo.
+        in_place = in_place and self.device.type == "cpu" and image.flags.writeable
+        output = self._tiled_with_fallback(
+            image, model_sigma, share or 1.0, colours, tile, overlap, on_tile, mode, finish, in_place
+        )
         return DenoiseResult(output, sigma, estimated)
 
-    def _tiled_with_fallback(self, image, level, share, colours, tile, overlap, on_tile, edge_mode) -> np.ndarray:
+    def _tiled_with_fallback(
+        self, image, level, share, colours, tile, overlap, on_tile, edge_mode, finish, in_place
+    ) -> np.ndarray:
         """Run tiled with ``EDGE_CONTEXT`` px of mirrored context; on CUDA out-of-memory halve the tile, then fall back to the CPU."""
         while True:
             try:
                 process = lambda t: self._run_model(t, level, share, colours)  # noqa: E731
-                return run_tiled(image, process, tile, min(overlap, tile // 4), on_tile, EDGE_CONTEXT, edge_mode)
+                return run_tiled(
+                    image, process, tile, min(overlap, tile // 4), on_tile, EDGE_CONTEXT, edge_mode, finish, in_place
+                )
             except torch.cuda.OutOfMemoryError:
                 torch.cuda.empty_cache()
                 if tile // 2 >= MIN_TILE:
