@@ -74,16 +74,26 @@ def correlated_gaussian(clean: torch.Tensor, gen: torch.Generator, max_sigma: fl
     """
     n = clean.shape[0]
     sigma = _uniform(n, 0.0, max_sigma, gen)
-    share = _per_image(_uniform(n, 0.0, 0.9, gen))
-    common = torch.randn((n, 1, *clean.shape[2:]), generator=gen)
-    own = torch.randn(clean.shape, generator=gen)
-    noise = share.sqrt() * common + (1 - share).sqrt() * own
+    noise = _channels_sharing(clean.shape, _uniform(n, 0.0, 0.9, gen), gen)
     spread = _uniform(n, 0.3, 1.2, gen)
-    blurred = torch.rand(n, generator=gen) < 0.6
+    noise = _blurred_where(noise, spread, torch.rand(n, generator=gen) < 0.6)
+    return clean + noise * _per_image(sigma / 255.0), sigma
+
+
+def _channels_sharing(shape: torch.Size, share: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Unit-variance noise whose channels share ``share`` (per image) of their variance."""
+    share = _per_image(share)
+    common = torch.randn((shape[0], 1, *shape[2:]), generator=gen)
+    own = torch.randn(shape, generator=gen)
+    return share.sqrt() * common + (1 - share).sqrt() * own
+
+
+def _blurred_where(noise: torch.Tensor, spread: torch.Tensor, blurred: torch.Tensor) -> torch.Tensor:
+    """The images picked by the ``blurred`` mask with their noise blurred by their ``spread`` (variance kept)."""
     if blurred.any():
         idx = torch.nonzero(blurred).flatten()
         noise[idx] = _blur_per_image(noise[idx], spread[idx])
-    return clean + noise * _per_image(sigma / 255.0), sigma
+    return noise
 
 
 def grain(clean: torch.Tensor, gen: torch.Generator, max_sigma: float = 30.0):
@@ -100,15 +110,9 @@ def grain(clean: torch.Tensor, gen: torch.Generator, max_sigma: float = 30.0):
     """
     n = clean.shape[0]
     sigma = _log_uniform(n, 1.5, max_sigma, gen)
-    share = _per_image(_uniform(n, 0.0, 0.3, gen))
-    common = torch.randn((n, 1, *clean.shape[2:]), generator=gen)
-    own = torch.randn(clean.shape, generator=gen)
-    noise = share.sqrt() * common + (1 - share).sqrt() * own
+    noise = _channels_sharing(clean.shape, _uniform(n, 0.0, 0.3, gen), gen)
     spread = _uniform(n, 0.0, 1.3, gen)
-    blurred = spread >= 0.3
-    if blurred.any():
-        idx = torch.nonzero(blurred).flatten()
-        noise[idx] = _blur_per_image(noise[idx], spread[idx])
+    noise = _blurred_where(noise, spread, spread >= 0.3)
     return clean + noise * _per_image(sigma / 255.0), sigma
 
 

@@ -30,6 +30,22 @@ def run_to_end(qtbot, window: MainWindow, timeout: int = 60_000) -> Summary:
     return finished.args[0]
 
 
+def writes_of_one_photo_fail(monkeypatch, name: str, error: OSError) -> set[str]:
+    """Writing the output called ``name`` raises ``error`` while the returned set holds it (clear it to let it pass)."""
+    from denoiser_app.core import batch as batch_module
+
+    real_write = batch_module.write_image
+    failing = {name}
+
+    def write(path, image, *args, **kwargs):
+        if path.name in failing:
+            raise error
+        return real_write(path, image, *args, **kwargs)
+
+    monkeypatch.setattr(batch_module, "write_image", write)
+    return failing
+
+
 def slow_batch_window(make_window, photo_folder, slow_model, seconds_per_tile: float, **photos: int) -> tuple[MainWindow, Path]:
     """A window listing a folder of photos, with a model slowed so a batch can be caught mid-run."""
     slow_model(seconds_per_tile)
@@ -623,24 +639,14 @@ def test_a_removed_photo_is_left_out_of_the_batch_and_untouched(qtbot, make_wind
 
 
 def test_retry_runs_only_the_photos_that_failed(qtbot, make_window: WindowFactory, photo_folder, monkeypatch) -> None:
-    from denoiser_app.core import batch as batch_module
-
     folder = photo_folder(count=3)
     window = make_window()
     window.add_inputs([folder])
-    real_write = batch_module.write_image
-    locked = {"on": True}
-
-    def write(path, image, *args, **kwargs):
-        if locked["on"] and path.name == "photo_01.png":
-            raise PermissionError(13, "Permission denied", str(path))
-        return real_write(path, image, *args, **kwargs)
-
-    monkeypatch.setattr(batch_module, "write_image", write)
+    failing = writes_of_one_photo_fail(monkeypatch, "photo_01.png", PermissionError(13, "Permission denied"))
     first = run_to_end(qtbot, window)
     assert (first.done, first.failed) == (2, 1)
     window.summary_dialog.close()
-    locked["on"] = False  # the photographer unlocked the file in the way
+    failing.clear()  # the photographer unlocked the file in the way
     with qtbot.waitSignal(window.runner.finished, timeout=60_000) as finished:
         with qtbot.waitSignal(window.runner.stopped, timeout=60_000):
             window.retry_action.trigger()
@@ -721,27 +727,17 @@ def test_after_the_batch_a_cleaned_photo_opens_as_written_and_an_uncleaned_one_c
 def test_a_full_disk_stops_the_batch_marks_the_rest_not_started_and_start_finishes_them(
     qtbot, make_window: WindowFactory, photo_folder, monkeypatch
 ) -> None:
-    from denoiser_app.core import batch as batch_module
-
     folder = photo_folder(count=3)
     window = make_window()
     window.add_inputs([folder])
-    real_write = batch_module.write_image
-    full_disk = {"on": True}
-
-    def write(path, image, *args, **kwargs):
-        if full_disk["on"] and path.name == "photo_01.png":
-            raise OSError(28, "No space left on device", str(path))
-        return real_write(path, image, *args, **kwargs)
-
-    monkeypatch.setattr(batch_module, "write_image", write)
+    failing = writes_of_one_photo_fail(monkeypatch, "photo_01.png", OSError(28, "No space left on device"))
     first = run_to_end(qtbot, window)
     assert (first.done, first.failed, first.not_started, first.stopped_by) == (1, 1, 1, "the disk is full")
     assert statuses(window) == {"photo_00.png": "done", "photo_01.png": "failed", "photo_02.png": "not started"}
     assert window.summary_dialog.findChild(QLabel).text().startswith("Stopped: the disk is full")
     assert "stopped: the disk is full" in window.statusBar().currentMessage()
     window.summary_dialog.close()
-    full_disk["on"] = False  # the photographer freed some space
+    failing.clear()  # the photographer freed some space
     again = run_to_end(qtbot, window)
     assert (again.done, again.skipped) == (2, 1)
     window.summary_dialog.close()
