@@ -18,6 +18,6 @@ where nothing else is installed beside it; a distinct name would break every
 
 RESEARCH_MODULES = (
     "benchmark", "contact_sheet", "cpu_share", "evaluate", "ffdnet", "noise_cause", "noise_stats", "pareto",
-    "memory_check", "photo_speed", "precision_check", "real_noise", "score_store", "startup_timing", "targets",
-    "train_estimator",
+    "memory_check", "photo_speed", "precision_check", "real_noise", "score_store", "speed_table", "startup_timing",
+    "targets", "train_estimator",
 )
