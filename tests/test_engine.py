@@ -307,9 +307,9 @@ def test_a_learned_estimator_gives_each_tile_its_own_level_map(tiny_auto_model, 
     maps: list[np.ndarray] = []
     real_network = engine.Denoiser._run_network
 
-    def spy(self, tile, level_map):
+    def spy(self, tile, level_map, network):
         maps.append(level_map.copy())
-        return real_network(self, tile, level_map)
+        return real_network(self, tile, level_map, network)
 
     monkeypatch.setattr(engine.Denoiser, "_run_network", spy)
     padded = np.pad(image, ((16, 16), (16, 16), (0, 0)), mode="reflect")
@@ -395,7 +395,7 @@ def test_the_network_sees_camera_noise_decorrelated_and_its_output_comes_back_in
     monkeypatch.setattr(engine.Denoiser, "_level_map", lambda self, tile: np.full(tile.shape[:2], 10.0, np.float32))
     seen: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def identity_network(self, tile, level_map):
+    def identity_network(self, tile, level_map, network):
         seen.append((tile.copy(), level_map.copy()))
         return tile.copy()
 
@@ -423,3 +423,61 @@ def test_denoise_settings_are_checked_when_made_and_load_the_model_they_name(tin
     assert not settings.gives_the_same_pixels_as(dataclasses.replace(settings, strength=10.0))
     with pytest.raises(ValueError):
         denoiser.passes = 3  # the preview changes passes on a loaded model: checked there too
+
+
+@pytest.fixture
+def model_with_camera_network(tiny_auto_model, tmp_path) -> engine.Denoiser:
+    from tests.conftest import make_model_file, rewrite_metadata
+
+    folder = tiny_auto_model.parent  # beside the estimator the tiny model names; the names are this test's own
+    camera_name = f"tiny-camera-network-{tmp_path.name}"
+    make_model_file(folder / f"{camera_name}.pt", "nm_unet", {"widths": [8, 16], "blocks": 1}, seed=1,
+                    correlated_noise={"gain": 1.2, "channel_correlation": 0.3})
+    change = {"correlated_noise": {"gain": 1.5, "channel_correlation": 0.6}, "camera_model": camera_name}
+    return load_denoiser(rewrite_metadata(tiny_auto_model, folder / f"tiny-with-{camera_name}.pt", change), "cpu")
+
+
+def test_camera_noise_goes_to_the_camera_network_with_its_own_calibration_and_white_noise_stays(
+    model_with_camera_network, monkeypatch
+) -> None:
+    denoiser = model_with_camera_network
+    monkeypatch.setattr(engine.Denoiser, "_level_map", lambda self, tile: np.full(tile.shape[:2], 10.0, np.float32))
+    ran: list[object] = []
+    real_network = engine.Denoiser._run_network
+
+    def which(self, tile, level_map, network):
+        ran.append(network)
+        return real_network(self, tile, level_map, network)
+
+    monkeypatch.setattr(engine.Denoiser, "_run_network", which)
+    flat = np.full((96, 96, 3), 0.5, np.float32)
+    white_photo = flat + np.random.default_rng(0).normal(0, 12 / 255, flat.shape).astype(np.float32)
+    camera_photo = flat + camera_like_noise((96, 96), 10, 0.6)
+
+    white = denoiser.read_noise(white_photo)
+    camera = denoiser.read_noise(camera_photo)
+    assert not white.camera_network and (white.gain, white.channel_correlation) == (1.0, 0.0)
+    assert camera.camera_network and (camera.gain, camera.channel_correlation) == (1.2, 0.3), "the camera network's own"
+    denoiser.denoise(white_photo)
+    assert ran and all(network is denoiser.module for network in ran)
+    ran.clear()
+    denoiser.denoise(camera_photo)
+    assert ran and all(network is denoiser.camera_network.module for network in ran)
+
+
+def test_a_missing_or_unfit_camera_network_is_a_clear_model_error(tiny_auto_model, tiny_seed_model, tmp_path) -> None:
+    import shutil
+
+    from denoiser_app.core.modelfile import ModelFileError
+    from tests.conftest import rewrite_metadata
+
+    calibration = {"correlated_noise": {"gain": 1.5, "channel_correlation": 0.6}}
+    missing = rewrite_metadata(tiny_auto_model, tiny_auto_model.parent / f"missing-{tmp_path.name}.pt",
+                               {**calibration, "camera_model": "nowhere"})
+    with pytest.raises(ModelFileError, match="camera-noise network 'nowhere'"):
+        load_denoiser(missing, "cpu")
+    shutil.copy(tiny_seed_model, tiny_auto_model.parent / f"seed-{tmp_path.name}.pt")
+    unfit = rewrite_metadata(tiny_auto_model, tiny_auto_model.parent / f"unfit-{tmp_path.name}.pt",
+                             {**calibration, "camera_model": f"seed-{tmp_path.name}"})
+    with pytest.raises(ModelFileError, match="does not fit"):
+        load_denoiser(unfit, "cpu")

@@ -19,8 +19,8 @@ from torch import nn
 
 from denoiser_app.core.colour_noise import ColourTransform, decorrelating_transform
 from denoiser_app.core.hardware import cpu_features
-from denoiser_app.core.modelfile import ModelInfo, load_model_file, quiet_torchscript
-from denoiser_app.core.models import resolve_estimator, resolve_model
+from denoiser_app.core.modelfile import ModelFileError, ModelInfo, load_model_file, quiet_torchscript
+from denoiser_app.core.models import resolve_companion, resolve_model
 from denoiser_app.core.noise_level import estimate_sigma
 from denoiser_app.core.progress import Progress, Stage
 from denoiser_app.core.tiling import run_tiled
@@ -203,10 +203,35 @@ class NoiseReading:
     gain: float = 1.0  # what Auto multiplies the reading by
     channel_correlation: float = 0.0  # the correlation the colour transform undoes; 0 leaves the colours alone
     local: bool = True  # whether Auto reads a map of local levels tile by tile, scaled to this level
+    camera_network: bool = False  # whether the model's camera-noise network cleans it
 
     @property
     def auto_level(self) -> float:
         return self.level * self.gain
+
+
+# A photo whose noise reads at least this much like a camera's goes to the camera-noise network.
+CAMERA_NETWORK_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class CameraNetwork:
+    """A second network a model names for camera noise, trained on it, with its own Auto calibration.
+
+    White (Gaussian) noise stays with the model's own network, so what the
+    benchmark measures there does not change; noise that reads as a
+    camera's goes to this one.
+    """
+
+    name: str
+    module: torch.jit.ScriptModule
+    calibration: CorrelatedNoise
+
+
+def _calibration(info: ModelInfo) -> CorrelatedNoise | None:
+    # Model files written before the colour transform carry only a gain, under its old key.
+    calibration = info.extra.get("correlated_noise") or info.extra.get("correlated_noise_gain")
+    return CorrelatedNoise(**calibration) if calibration else None
 
 
 @dataclass(frozen=True)
@@ -246,10 +271,13 @@ class Denoiser:
         module, info = load_model_file(self.path, self.device)
         self.info: ModelInfo = info
         self.estimator = self._load_estimator(info)
-        # Model files written before the colour transform carry only a gain, under its old key.
-        calibration = info.extra.get("correlated_noise") or info.extra.get("correlated_noise_gain")
-        self.correlated_noise = CorrelatedNoise(**calibration) if calibration else None
+        self.correlated_noise = _calibration(info)
         self.dtype = pick_dtype(self.precision, self.device)
+        self.module = self._prepared(module)
+        self.camera_network = self._load_camera_network(info)
+
+    def _prepared(self, module: torch.jit.ScriptModule) -> torch.jit.ScriptModule:
+        """A loaded denoising network in this device's precision and layout, frozen for inference."""
         # The architectures keep the image and the residual in float32 and run
         # only their convolutions in the weights' dtype.
         module = module.to(self.dtype)
@@ -260,16 +288,26 @@ class Denoiser:
             # oneDNN's bf16 kernels are already chosen for channels-last input;
             # this pass only pays off (and only applies) in float32.
             cpu_float32 = self.dtype == torch.float32 and self.device.type == "cpu"
-            self.module = torch.jit.optimize_for_inference(frozen) if cpu_float32 else frozen
+            return torch.jit.optimize_for_inference(frozen) if cpu_float32 else frozen
 
     def _load_estimator(self, info: ModelInfo) -> torch.jit.ScriptModule | None:
         """The learned noise-level estimator the model names for Auto, frozen; None for the patch-PCA estimate."""
         name = info.extra.get("estimator")
         if not name:
             return None
-        module, _ = load_model_file(resolve_estimator(str(name), self.path), self.device)
+        module, _ = load_model_file(resolve_companion(str(name), self.path), self.device)
         with quiet_torchscript():
             return torch.jit.freeze(module)
+
+    def _load_camera_network(self, info: ModelInfo) -> CameraNetwork | None:
+        """The network the model names for camera noise (``camera_model``), with its own Auto calibration."""
+        name = info.extra.get("camera_model")
+        if not name or self.correlated_noise is None:
+            return None
+        module, camera_info = load_model_file(resolve_companion(str(name), self.path, "camera_model"), self.device)
+        if not camera_info.takes_noise_map or camera_info.multiple != info.multiple:
+            raise ModelFileError(f"{self.path.name}: its camera-noise network {name!r} does not fit it.")
+        return CameraNetwork(str(name), self._prepared(module), _calibration(camera_info) or self.correlated_noise)
 
     @property
     def name(self) -> str:
@@ -308,9 +346,12 @@ class Denoiser:
             # White noise: the patch-PCA level, one for the whole photo. The
             # learned estimator reads white noise high (54 at sigma 50 on Kodak24).
             return NoiseReading(white_level, local=False)
+        camera = self.camera_network is not None and weight >= CAMERA_NETWORK_WEIGHT
+        if camera:
+            calibration = self.camera_network.calibration  # its own gain and colours, chosen for it
         auto_level = (1.0 - weight) * white_level + weight * calibration.gain * level
         correlation = calibration.channel_correlation * weight if image.shape[2] == 3 else 0.0
-        return NoiseReading(level, auto_level / max(level, 1e-3), correlation)
+        return NoiseReading(level, auto_level / max(level, 1e-3), correlation, camera_network=camera)
 
     def _level_map(self, tile: np.ndarray) -> np.ndarray:
         """The learned estimator's H x W map of local noise levels (8-bit units) for an H x W x C tile."""
@@ -321,15 +362,21 @@ class Denoiser:
         return level[0, 0].float().cpu().numpy() * 255.0
 
     def _run_model(
-        self, tile: np.ndarray, level: float | None, share: float, colours: ColourTransform | None = None
+        self,
+        tile: np.ndarray,
+        level: float | None,
+        share: float,
+        colours: ColourTransform | None = None,
+        network: torch.jit.ScriptModule | None = None,
     ) -> np.ndarray:
         """Denoise one tile in ``self.passes`` orientations and average them.
 
         ``level`` is the noise level for the whole tile, or None to read a map
         of local levels from the tile with the learned estimator, times
         ``share``. With ``colours`` the network works in those colours, at
-        the level the noise has there. Grey tiles go through the colour model
-        as three equal channels.
+        the level the noise has there. ``network`` is the one to run (the
+        model's own when None). Grey tiles go through the colour model as
+        three equal channels.
         """
         grey = tile.shape[2] == 1
         if grey:
@@ -343,12 +390,13 @@ class Denoiser:
             tile = colours.forward(tile)
             level_map *= colours.noise_scale
         level_map = np.clip(level_map, low, high).astype(np.float32)
-        result = self._run_network(tile, level_map)
+        network = network or self.module
+        result = self._run_network(tile, level_map, network)
         for quarter_turns, mirrored in ORIENTATIONS[1 : self.passes]:
             turned, turned_map = np.rot90(tile, quarter_turns), np.rot90(level_map, quarter_turns)
             if mirrored:
                 turned, turned_map = turned[:, ::-1], turned_map[:, ::-1]
-            output = self._run_network(turned, turned_map)
+            output = self._run_network(turned, turned_map, network)
             result += np.rot90(output[:, ::-1] if mirrored else output, -quarter_turns)
         if self.passes > 1:
             result /= self.passes
@@ -356,13 +404,13 @@ class Denoiser:
             result = colours.backward(result)
         return result.mean(axis=2, keepdims=True) if grey else result
 
-    def _run_network(self, tile: np.ndarray, level_map: np.ndarray) -> np.ndarray:
-        """One forward pass on an H x W x 3 tile with an H x W map of noise levels (8-bit units)."""
+    def _run_network(self, tile: np.ndarray, level_map: np.ndarray, network: torch.jit.ScriptModule) -> np.ndarray:
+        """One forward pass of ``network`` on an H x W x 3 tile with an H x W map of noise levels (8-bit units)."""
         # An H x W x C array viewed as 1 x C x H x W is already channels-last.
         batch = torch.from_numpy(np.ascontiguousarray(tile)).permute(2, 0, 1)[None].to(self.device)
         noise_map = torch.from_numpy(np.ascontiguousarray(level_map) / 255.0)[None, None].to(self.device)
         with torch.inference_mode():
-            output = self.module(batch, noise_map)
+            output = network(batch, noise_map)
         return output[0].float().cpu().numpy().transpose(1, 2, 0)
 
     def _blend_weight(self, sigma: float) -> float:
@@ -451,18 +499,20 @@ class Denoiser:
 
         # Only on the CPU: the GPU's out-of-memory retry must start again from the untouched photo.
         in_place = in_place and self.device.type == "cpu" and image.flags.writeable
+        camera = bool(reading and reading.camera_network and self.camera_network)
         output = self._tiled_with_fallback(
-            image, model_sigma, share or 1.0, colours, tile, overlap, on_tile, mode, finish, in_place
+            image, model_sigma, share or 1.0, colours, tile, overlap, on_tile, mode, finish, in_place, camera
         )
         return DenoiseResult(output, sigma, estimated)
 
     def _tiled_with_fallback(
-        self, image, level, share, colours, tile, overlap, on_tile, edge_mode, finish, in_place
+        self, image, level, share, colours, tile, overlap, on_tile, edge_mode, finish, in_place, camera
     ) -> np.ndarray:
         """Run tiled with ``EDGE_CONTEXT`` px of mirrored context; on CUDA out-of-memory halve the tile, then fall back to the CPU."""
         while True:
             try:
-                process = lambda t: self._run_model(t, level, share, colours)  # noqa: E731
+                network = self.camera_network.module if camera else self.module  # again after a reload
+                process = lambda t: self._run_model(t, level, share, colours, network)  # noqa: E731
                 return run_tiled(
                     image, process, tile, min(overlap, tile // 4), on_tile, EDGE_CONTEXT, edge_mode, finish, in_place
                 )

@@ -74,13 +74,17 @@ def list_models() -> list[ModelEntry]:
     return list(entries.values())
 
 
-def resolve_estimator(name: str, model_path: Path) -> Path:
-    """The estimator file a model names: beside the model, else bundled (user models share the bundled one)."""
+# Model files a model may name in its metadata, to be found beside it or bundled: key -> what it is.
+COMPANIONS = {"estimator": "the noise estimator", "camera_model": "the camera-noise network"}
+
+
+def resolve_companion(name: str, model_path: Path, key: str = "estimator") -> Path:
+    """A file a model names under ``key`` (see ``COMPANIONS``): beside the model, else bundled (user models share those)."""
     for folder in (Path(model_path).parent, bundled_models_dir()):
         candidate = folder / f"{name}{MODEL_SUFFIX}"
         if candidate.is_file():
             return candidate
-    raise ModelFileError(f"{Path(model_path).name} needs the noise estimator {name!r}, which is missing.")
+    raise ModelFileError(f"{Path(model_path).name} needs {COMPANIONS[key]} {name!r}, which is missing.")
 
 
 def resolve_model(model: str | Path | None) -> Path:

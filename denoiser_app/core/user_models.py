@@ -17,12 +17,13 @@ import numpy as np
 from denoiser_app.core.atomic import atomic_path
 from denoiser_app.core.modelfile import ModelFileError, ModelInfo, read_metadata
 from denoiser_app.core.models import (
+    COMPANIONS,
     DENOISER_ROLE,
     MODEL_SUFFIX,
     ModelEntry,
     bundled_models_dir,
     list_models,
-    resolve_estimator,
+    resolve_companion,
     user_models_dir,
 )
 
@@ -116,10 +117,11 @@ def import_model(source: Path, name: str | None = None) -> Path:
     info = check_model_works(source)
     destination = user_models_dir() / f"{name}{MODEL_SUFFIX}"
     destination.parent.mkdir(parents=True, exist_ok=True)
-    estimator = info.extra.get("estimator")
-    if estimator and not (bundled_models_dir() / f"{estimator}{MODEL_SUFFIX}").is_file():
-        # The check above found it beside the source; it must travel with the model.
-        _copy(resolve_estimator(estimator, source), user_models_dir() / f"{estimator}{MODEL_SUFFIX}")
+    for key in COMPANIONS:
+        companion = info.extra.get(key)
+        if companion and not (bundled_models_dir() / f"{companion}{MODEL_SUFFIX}").is_file():
+            # The check above found it beside the source; it must travel with the model.
+            _copy(resolve_companion(companion, source, key), user_models_dir() / f"{companion}{MODEL_SUFFIX}")
     _copy(source, destination)
     return destination
 
