@@ -99,7 +99,8 @@ def network_from_checkpoint(checkpoint_path: Path, use_ema: bool = True) -> Trai
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description="Export a training checkpoint as a Denoiser model file, or change how an exported one is used "
-        "(--update MODEL with --estimator, --correlated-noise-gain, --channel-correlation; the weights stay)."
+        "(--update MODEL with --estimator, --correlated-noise-gain, --channel-correlation, --camera-model; "
+        "the weights stay)."
     )
     parser.add_argument("checkpoint", type=Path, nargs="?")
     parser.add_argument("output", type=Path, nargs="?")
@@ -123,8 +124,15 @@ def main(argv: list[str] | None = None) -> None:
         default=0.0,
         help="the channel correlation the colour transform undoes on correlated noise (model.real_noise --calibrate)",
     )
+    parser.add_argument(
+        "--camera-model",
+        default="",
+        help="bundled network that cleans the photos whose noise reads as a camera's (white noise stays with this one)",
+    )
     args = parser.parse_args(argv)
     extra: dict[str, Any] = {"estimator": args.estimator} if args.estimator else {}
+    if args.camera_model:
+        extra["camera_model"] = args.camera_model
     if args.correlated_noise_gain or args.channel_correlation:
         extra["correlated_noise"] = {"gain": args.correlated_noise_gain or 1.0, "channel_correlation": args.channel_correlation}
     if args.update:
