@@ -220,7 +220,7 @@ def run_tiled(
         is_last = band_index == len(row_bands) - 1
         # Rows above the next band's first input row are final, and no later tile reads them.
         final_bottom = height if is_last else min(max(row_bands[band_index + 1].top - margin, pending_top), height)
-        count = final_bottom - pending_top
+        count = max(final_bottom - pending_top, 0)
         if count > 0:
             rows = slice(pending_top, final_bottom)
             finished = pending[:count]
@@ -229,7 +229,7 @@ def run_tiled(
             if finish:
                 finish(finished, image[rows])
             output[rows] = finished
-            carried = len(pending) - count  # the overlap the next band adds to
-            buffer[:carried] = pending[count:].copy()  # a few rows; the copy keeps overlapping ranges apart
+            buffer[: len(pending) - count] = pending[count:].copy()  # a few rows; the copy keeps overlaps apart
             pending_top = final_bottom
+        carried = len(pending) - count  # the rows the next band adds to (all of them, on a tiny image)
     return output
