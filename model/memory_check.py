@@ -6,8 +6,7 @@
   sample photo enlarged, fresh grain) through ``python -m denoiser_app.cli``
   in a fresh process; its resident memory (RSS) is sampled every 50 ms and the
   peak reported with the wall time. The operating system's own peak
-  (``getrusage`` of the finished child, where it exists) is reported beside it;
-  it also counts the memory this process had when it started the child.
+  (``ru_maxrss``, which the CLI reports at its exit) is given beside it.
 - **A long batch**: ``--images`` small JPEGs through one CLI run; RSS when the
   200th output appears and when the last does. A leak shows as growth between
   the two.
@@ -19,7 +18,6 @@ runs with one pass to keep the measurement short; the table says so.
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
@@ -45,7 +43,7 @@ class Watched:
 
     seconds: float
     peak_rss: int  # bytes, the largest sample
-    os_peak_rss: int | None  # bytes, getrusage's maximum resident set of the finished child
+    os_peak_rss: int | None  # bytes, the kernel's maximum resident set of the CLI, as it reported it at exit
     rss_at_outputs: dict[int, int]  # outputs written -> RSS when that many first existed
 
 
@@ -53,14 +51,27 @@ def _outputs(folder: Path) -> int:
     return sum(not is_partial_file(path) for path in folder.iterdir()) if folder.exists() else 0
 
 
-def _children_peak_rss() -> int:
-    """The largest resident set any finished child of this process had, in bytes (kB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+# The CLI, run so that at its exit it reports its own peak resident memory as the kernel counts it
+# (ru_maxrss: kB on Linux, bytes on macOS). Its parent here is small when it starts it, and the
+# kernel's figure carries the parent's memory at fork over into the child's.
+CLI_WITH_PEAK = (
+    "import atexit, resource, runpy, sys\n"
+    "atexit.register(lambda: sys.stderr.write(f'PEAK_RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n'))\n"
+    "sys.argv = ['denoiser-cli', *sys.argv[1:]]\n"
+    "runpy.run_module('denoiser_app.cli', run_name='__main__')\n"
+)
+
+
+def _reported_peak(errors: str) -> int | None:
+    lines = [line for line in errors.splitlines() if line.startswith("PEAK_RSS ")]
+    if not lines:
+        return None
+    peak = int(lines[-1].split()[1])
     return peak if sys.platform == "darwin" else peak * 1024
 
 
 def watch_cli(inputs: Path, output: Path, extra: list[str], checkpoints: tuple[int, ...] = ()) -> Watched:
-    command = [sys.executable, "-m", "denoiser_app.cli", str(inputs), "--output", str(output), "--quiet", *extra]
+    command = [sys.executable, "-c", CLI_WITH_PEAK, str(inputs), "--output", str(output), "--quiet", *extra]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     watched = psutil.Process(process.pid)
@@ -81,13 +92,12 @@ def watch_cli(inputs: Path, output: Path, extra: list[str], checkpoints: tuple[i
     errors = process.stderr.read() if process.stderr else ""
     if process.wait() != 0:
         raise RuntimeError(f"the CLI failed ({process.returncode}): {errors[-2000:]}")
-    os_peak = _children_peak_rss() if hasattr(resource, "getrusage") else None
-    return Watched(seconds, peak, os_peak, at_outputs)
+    return Watched(seconds, peak, _reported_peak(errors), at_outputs)
 
 
 def _make_photo_elsewhere(path: Path, width: int, height: int) -> None:
     """Write the noisy photo from another process: making a huge one here would raise this process's memory,
-    which Linux then counts in the maximum RSS of every child it starts (ru_maxrss survives fork and exec)."""
+    which Linux then counts in the peak of the CLI it starts (ru_maxrss survives fork and exec)."""
     code = "import sys; from pathlib import Path; from model.photo_speed import make_noisy_photo; " \
            "make_noisy_photo(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))"
     subprocess.run([sys.executable, "-c", code, str(path), str(width), str(height)], check=True)
