@@ -585,10 +585,13 @@ class FineTuneDialog(QDialog):
                                 else f"Saved the best, from step {outcome.kept_step:,} of {outcome.step:,}")
         scores = describe_scores(outcome.scores)
         gain, better = describe_gain(outcome.base_scores, outcome.scores)
+        # With a before, the before and after say it in one line; each noise case's score goes to the tooltip.
+        measured = f" {gain}" if gain else (f" Its {scores}." if scores else "")
         self.status_label.setText(
-            f"Saved \u201c{job.name}\u201d with your models." + (f" Its {scores}." if scores else "")
-            + (f"\n{gain}" if gain else "") + (" Choose it in the model list to use it." if better else "")
+            f"Saved \u201c{job.name}\u201d with your models.{measured}"
+            + (" Choose it in the model list to use it." if better else "")
         )
+        self.status_label.setToolTip(scores[0].upper() + scores[1:] if scores and gain else "")
         self.time_label.setText(f"Took {format_duration(time.monotonic() - self._started)}." if outcome.stopped_by != StopReason.CANCELLED else "")
         self._fill_bases(str(self.base.currentData()))
         self._update_state()

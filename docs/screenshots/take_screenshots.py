@@ -12,7 +12,9 @@ temporary folder, opens the window offscreen with throwaway settings, and saves
 - ``preview_split.png``: the before/after preview, zoomed to 200%;
 - ``finetune_dialog.png``: Tools > Train on My Photos a minute into a short
   fine-tune of the default model on clean training-set photos (``--only training``
-  takes just this one; it never touches the user's own models).
+  takes just these two; it never touches the user's own models);
+- ``finetune_finished.png``: a one-minute fine-tune at its end, with the
+  starting model's and the new model's PSNR on the set-aside photos.
 
 It uses the bundled default model when there is one. Without one it exports a
 tiny random-weight model and says so: its "after" side is not a real result,
@@ -126,6 +128,25 @@ def take_training_dialog(workspace: Path, out: Path) -> Path:
     return path
 
 
+def take_finished_training(workspace: Path, out: Path) -> Path:
+    """A one-minute fine-tune run to its end: the dialog's before and after on the set-aside photos."""
+    from denoiser_app.core.models import DEFAULT_MODEL
+    from denoiser_app.gui.finetune_dialog import FineTuneDialog
+    from denoiser_app.gui.settings import Settings
+
+    dialog = FineTuneDialog(Settings(workspace / "training.ini"), DEFAULT_MODEL, config_overrides=SCREENSHOT_TRAINING)
+    dialog.folder_edit.setText(str(workspace / "Low ISO landscapes"))
+    dialog.name_edit.setText("Landscapes (one minute)")
+    dialog.minutes.setValue(1)
+    dialog.show()
+    dialog.start()
+    wait_until(lambda: "before" in dialog.status_label.text(), 900, "the end of the training")
+    path = out / "finetune_finished.png"
+    dialog.grab().save(str(path))
+    dialog.close()
+    return path
+
+
 def take_main_window(workspace: Path, out: Path, model: Path | None) -> list[Path]:
     from PySide6.QtCore import QPointF
     from PySide6.QtWidgets import QApplication
@@ -190,6 +211,7 @@ def main() -> int:
             saved += take_main_window(workspace, args.out, args.model)
         if args.only != "main":
             saved.append(take_training_dialog(workspace, args.out))
+            saved.append(take_finished_training(workspace, args.out))
         app.processEvents()
     print("saved " + ", ".join(str(path) for path in saved))
     return 0

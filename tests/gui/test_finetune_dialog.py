@@ -228,6 +228,7 @@ def test_a_short_fine_tune_saves_a_loadable_model_and_announces_it(
     assert not dialog.is_running() and dialog.start_button.isEnabled() and dialog.folder_edit.isEnabled()
     assert dialog.progress.format() == "Saved after 4 steps" and dialog.progress.value() == dialog.progress.maximum()
     assert "set-aside photos:" in dialog.status_label.text() and "dB" in dialog.status_label.text()
+    assert "Gaussian" in dialog.status_label.toolTip(), "each noise case's score, one hover away"
     before, after = metadata["base_validation_psnr"], metadata["validation_psnr"]
     assert set(before) == set(after), "the starting model was measured on the same cases"
     better = sum(after.values()) > sum(before.values())
