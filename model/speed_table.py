@@ -13,7 +13,10 @@ where the CPU has bf16 instructions), in one process, taking turns:
   this machine's float32 (or bfloat16) 2048 x 2048 matrix-multiply rate (the
   roofline share);
 - **FFDNet colour** (2017; 12 layers of 96 channels at half resolution) on
-  the same tile and precision, the peer to be faster than.
+  the same tile and precision, the peer to be faster than;
+- **a batch**: ``--batch-photos`` JPEGs of 2 MP through the batch pipeline with
+  the default settings, its wall time against the sum of its denoise calls
+  (reading the next photo and writing the last overlap the denoising).
 
 Every figure names the CPU, the threads and the precision; comparisons are
 ratios within this one run, since the machine may be shared.
@@ -92,18 +95,59 @@ def end_to_end(model: str, precision: str, passes: int, photo: Path) -> float:
     return time_photo(load_denoiser(model, "cpu", precision=precision, passes=passes), photo).slowest_megapixels_per_second
 
 
+BATCH_PHOTO_MEGAPIXELS = 2.0
+
+
+def batch_overlap(folder: Path, photos: int) -> tuple[float, float]:
+    """(wall seconds, seconds inside the denoise calls) for a batch of ``photos`` noisy JPEGs, default settings."""
+    from denoiser_app.core.batch import BatchOptions, plan_batch, run_batch
+
+    inputs = folder / "batch"
+    inputs.mkdir()
+    width = round((BATCH_PHOTO_MEGAPIXELS * 1e6 * 1.5) ** 0.5)
+    for seed in range(photos):
+        make_noisy_photo(inputs / f"photo_{seed:02d}.jpg", width, round(width / 1.5), seed)
+    denoiser = load_denoiser()
+    inference = 0.0
+    denoise = denoiser.denoise
+
+    def timed(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal inference
+        started = time.perf_counter()
+        try:
+            return denoise(*args, **kwargs)
+        finally:
+            inference += time.perf_counter() - started
+
+    denoiser.denoise = timed  # type: ignore[method-assign]
+    options = BatchOptions(output_dir=folder / "batch-clean", overwrite=True)
+    started = time.perf_counter()
+    results = list(run_batch(plan_batch([inputs], options), denoiser, options))
+    wall = time.perf_counter() - started
+    if any(result.status != "done" for result in results):
+        raise RuntimeError("a batch photo was not cleaned")
+    return wall, inference
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--megapixels", type=float, default=12.0)
     parser.add_argument("--models", nargs="+", default=["nmunet-wide", "nmunet-base"])
+    parser.add_argument("--batch-photos", type=int, default=8, help="photos in the batch-overlap run (0: none)")
+    parser.add_argument("--batch-only", action="store_true", help="only the batch-overlap run")
     parser.add_argument("--output", type=Path, default=None, help="also write the table here")
     args = parser.parse_args(argv)
+    if args.batch_only:
+        with tempfile.TemporaryDirectory() as folder:
+            print(_batch_line(*batch_overlap(Path(folder), args.batch_photos), args.batch_photos))
+        return
     precisions = ["fp32", "bf16"] if _cpu_has_bf16_instructions() else ["fp32"]
     rates = {precision: matmul_flops(PRECISIONS[precision]) for precision in precisions}
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         width = round((args.megapixels * 1e6 * 1.5) ** 0.5)
         photo = make_noisy_photo(Path(folder) / "photo.jpg", width, round(width / 1.5))
+        overlap = batch_overlap(Path(folder), args.batch_photos) if args.batch_photos else None
         for precision in precisions:
             peer = ffdnet_network_speed(precision)
             rows.append(("FFDNet colour (architecture)", precision, None, None, peer, rates[precision], peer))
@@ -135,10 +179,18 @@ def main(argv: list[str] | None = None) -> None:
             f"{network.flops_per_pixel / 1e3:.0f} | {network.flops / 1e9:.0f} | {network.flops / rate:.0%} | "
             f"{network.megapixels_per_second / peer.megapixels_per_second:.2f}x |"
         )
+    if overlap is not None:
+        lines += ["", _batch_line(*overlap, args.batch_photos)]
     table = "\n".join(lines) + "\n"
     print(table)
     if args.output:
         args.output.write_text(table, encoding="utf-8")
+
+
+def _batch_line(wall: float, inference: float, photos: int) -> str:
+    return (f"A batch of {photos} JPEGs of {BATCH_PHOTO_MEGAPIXELS:g} MP, default settings: {wall:.1f} s wall time, "
+            f"{inference:.1f} s inside the denoise calls ({wall / inference:.2f}x): reading and writing "
+            "add the rest, the next photo read while this one is cleaned.")
 
 
 if __name__ == "__main__":

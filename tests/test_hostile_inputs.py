@@ -152,3 +152,25 @@ def test_a_folder_of_hostile_files_cleans_the_good_ones_names_each_bad_one_and_c
     assert read_image(output / "odd" / "thin.png").pixels.shape == (1, 50_000, 3)
     assert {path: _digest(path) for path in before} == before, "no input changed"
     assert not [path for path in output.rglob(".*")], "no temporary file left"
+
+
+def test_a_photo_that_may_not_be_read_fails_with_that_reason_and_the_batch_goes_on(
+    tmp_path: Path, tiny_model: Path, monkeypatch
+) -> None:
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    rgb8 = np.random.default_rng(2).integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    for name in ("a.png", "locked.png", "c.png"):
+        (shoot / name).write_bytes(_pillow("PNG", rgb8))
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(path: Path) -> bytes:  # as root, chmod 000 would not stop the read; the OS's answer, simulated
+        if path.name == "locked.png":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    options = BatchOptions(output_dir=tmp_path / "clean", denoise=DenoiseSettings(strength=10.0, tile=256))
+    results = {r.source.name: r for r in run_batch(plan_batch([shoot], options), load_denoiser(tiny_model, "cpu"), options)}
+    assert results["locked.png"].status == FileStatus.FAILED and "permission denied" in results["locked.png"].reason
+    assert results["a.png"].status == results["c.png"].status == FileStatus.DONE
