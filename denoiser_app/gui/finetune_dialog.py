@@ -211,6 +211,8 @@ class FineTuneDialog(QDialog):
         self.progress.setFormat("Ready")
         self.status_label = QLabel("")
         self.status_label.setWordWrap(True)
+        # Room for the final before-and-after: a wrapped label does not make the dialog grow.
+        self.status_label.setMinimumHeight(3 * self.status_label.fontMetrics().lineSpacing() + 4)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.time_label = QLabel("")
         training = QGroupBox("Training")

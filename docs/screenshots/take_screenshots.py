@@ -13,7 +13,7 @@ temporary folder, opens the window offscreen with throwaway settings, and saves
 - ``finetune_dialog.png``: Tools > Train on My Photos a minute into a short
   fine-tune of the default model on clean training-set photos (``--only training``
   takes just these two; it never touches the user's own models);
-- ``finetune_finished.png``: a one-minute fine-tune at its end, with the
+- ``finetune_finished.png``: the shortest fine-tune at its end, with the
   starting model's and the new model's PSNR on the set-aside photos.
 
 It uses the bundled default model when there is one. Without one it exports a
@@ -97,7 +97,8 @@ def prepare_photos(workspace: Path) -> Path:
     return folder
 
 
-def take_training_dialog(workspace: Path, out: Path) -> Path:
+def training_dialog(workspace: Path, name: str, minutes: int):  # type: ignore[no-untyped-def]
+    """The fine-tune dialog on 12 clean training-set photos, started; its model and checkpoints stay in ``workspace``."""
     import platformdirs
     import torch
 
@@ -110,16 +111,21 @@ def take_training_dialog(workspace: Path, out: Path) -> Path:
     platformdirs.user_cache_dir = lambda *args, **kwargs: str(workspace / "user-cache")  # type: ignore[assignment]
     torch.set_num_threads(1)
     folder = workspace / "Low ISO landscapes"
-    folder.mkdir()
-    for photo in sorted(TRAINING_PHOTOS.glob("*.jpg"))[:12]:
-        shutil.copy2(photo, folder / photo.name)
-
+    if not folder.is_dir():
+        folder.mkdir()
+        for photo in sorted(TRAINING_PHOTOS.glob("*.jpg"))[:12]:
+            shutil.copy2(photo, folder / photo.name)
     dialog = FineTuneDialog(Settings(workspace / "training.ini"), DEFAULT_MODEL, config_overrides=SCREENSHOT_TRAINING)
     dialog.folder_edit.setText(str(folder))
-    dialog.name_edit.setText("Landscapes (fine-tuned)")
-    dialog.minutes.setValue(5)
+    dialog.name_edit.setText(name)
+    dialog.minutes.setValue(max(minutes, dialog.minutes.minimum()))
     dialog.show()
     dialog.start()
+    return dialog
+
+
+def take_training_dialog(workspace: Path, out: Path) -> Path:
+    dialog = training_dialog(workspace, "Landscapes (fine-tuned)", 5)
     wait_until(lambda: "set-aside photos" in dialog.status_label.text() and dialog.progress.value() >= 200, 600, "training progress")
     path = out / "finetune_dialog.png"
     dialog.grab().save(str(path))
@@ -129,17 +135,8 @@ def take_training_dialog(workspace: Path, out: Path) -> Path:
 
 
 def take_finished_training(workspace: Path, out: Path) -> Path:
-    """A one-minute fine-tune run to its end: the dialog's before and after on the set-aside photos."""
-    from denoiser_app.core.models import DEFAULT_MODEL
-    from denoiser_app.gui.finetune_dialog import FineTuneDialog
-    from denoiser_app.gui.settings import Settings
-
-    dialog = FineTuneDialog(Settings(workspace / "training.ini"), DEFAULT_MODEL, config_overrides=SCREENSHOT_TRAINING)
-    dialog.folder_edit.setText(str(workspace / "Low ISO landscapes"))
-    dialog.name_edit.setText("Landscapes (one minute)")
-    dialog.minutes.setValue(1)
-    dialog.show()
-    dialog.start()
+    """The shortest fine-tune the dialog allows, run to its end: its before and after on the set-aside photos."""
+    dialog = training_dialog(workspace, "Landscapes (short run)", 0)
     wait_until(lambda: "before" in dialog.status_label.text(), 900, "the end of the training")
     path = out / "finetune_finished.png"
     dialog.grab().save(str(path))
@@ -197,7 +194,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="model file to use (default: the bundled default model)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
-    parser.add_argument("--only", choices=("main", "training"), help="take only the main window or only the training dialog shots")
+    parser.add_argument("--only", choices=("main", "training", "finished"), help="take only the main window or only the training dialog shots")
     args = parser.parse_args()
 
     from PySide6.QtWidgets import QApplication
@@ -207,10 +204,11 @@ def main() -> int:
     saved: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="denoiser-shots-") as temporary:
         workspace = Path(temporary)
-        if args.only != "training":
+        if args.only in (None, "main"):
             saved += take_main_window(workspace, args.out, args.model)
-        if args.only != "main":
+        if args.only in (None, "training"):
             saved.append(take_training_dialog(workspace, args.out))
+        if args.only in (None, "training", "finished"):
             saved.append(take_finished_training(workspace, args.out))
         app.processEvents()
     print("saved " + ", ".join(str(path) for path in saved))
