@@ -322,10 +322,18 @@ def test_a_killed_batch_leaves_only_complete_photos_and_the_next_run_finishes_th
             picture.load()
             assert picture.size == (300, 300)
 
+    (out / ".img29.png.0badc0de.partial").write_bytes(b"\x89PNG half")  # as a kill mid-write leaves one
+    (out / ".someone else's.jpg.0badc0de.partial").write_bytes(b"not ours")
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [f"img{i:02d}.png" for i in range(30)]
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".someone else's.jpg.0badc0de.partial"], \
+        "the run's own leftovers are gone, nothing else is touched"
     assert snapshot(folder) == before, "the originals are never touched"
+    clean = tmp_path / "uninterrupted"
+    subprocess.run([*command, "--output", str(clean)], capture_output=True, timeout=300, check=True)
+    assert snapshot(out) == snapshot(clean) | {".someone else's.jpg.0badc0de.partial": digest(out / ".someone else's.jpg.0badc0de.partial")}, \
+        "every photo equals an uninterrupted run's"
 
 
 def test_names_differing_only_in_case_never_share_an_output(tmp_path: Path) -> None:

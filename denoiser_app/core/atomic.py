@@ -36,10 +36,32 @@ def temporary_sibling(final_path: Path | str) -> Path:
     themselves, with the usual permissions for new files.
     """
     final_path = Path(final_path)
+    token = secrets.token_hex(_TOKEN_BYTES)
+    return final_path.with_name(f".{_embedded_name(final_path)}.{token}{PARTIAL_SUFFIX}")
+
+
+_TOKEN_BYTES = 4
+
+
+def _embedded_name(final_path: Path) -> str:
     # Cut by UTF-8 bytes, the unit of the limit, without splitting a character.
-    embedded_name = final_path.name.encode("utf-8")[:_MAX_EMBEDDED_NAME_LENGTH].decode("utf-8", "ignore")
-    token = secrets.token_hex(4)
-    return final_path.with_name(f".{embedded_name}.{token}{PARTIAL_SUFFIX}")
+    return final_path.name.encode("utf-8")[:_MAX_EMBEDDED_NAME_LENGTH].decode("utf-8", "ignore")
+
+
+def leftover_partials(final_paths: list[Path]) -> list[Path]:
+    """Temporary files a killed writer left for any of ``final_paths`` (one listing per folder)."""
+    wanted: dict[Path, set[str]] = {}
+    for final_path in final_paths:
+        wanted.setdefault(final_path.parent, set()).add(_embedded_name(final_path))
+    tail = 1 + 2 * _TOKEN_BYTES + len(PARTIAL_SUFFIX)  # ".<token>.partial"
+    found = []
+    for folder, names in wanted.items():
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if is_partial_file(path) and len(path.name) > tail + 1 and path.name[1:-tail] in names:
+                found.append(path)
+    return found
 
 
 @contextmanager

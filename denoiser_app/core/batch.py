@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from denoiser_app.core.atomic import is_partial_file, temporary_sibling
+from denoiser_app.core.atomic import is_partial_file, leftover_partials, temporary_sibling
 from denoiser_app.core.engine import DenoiseSettings, Denoiser, Strength
 from denoiser_app.core.imageio import (
     DEFAULT_MAX_MEGAPIXELS,
@@ -426,6 +426,9 @@ def run_batch(plan: Plan, denoiser: Denoiser, options: BatchOptions, progress: P
     for source, reason in plan.passed_over:
         yield FileResult(source, source, FileStatus.SKIPPED, reason)
     total = len(plan.files)
+    # A run that was killed (power cut, SIGKILL) left hidden temporary files; this run writes those photos again.
+    for leftover in leftover_partials([item.destination for item in plan.files]):
+        leftover.unlink(missing_ok=True)
     reader = ReadAhead(options.max_megapixels)
     try:
         for index, item in enumerate(plan.files):
