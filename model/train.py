@@ -281,13 +281,24 @@ class BestSoFar:
     scores: dict[str, float]
     weights: dict[str, torch.Tensor]
 
-    @property
-    def mean(self) -> float:
-        return mean_score(self.scores)
+    def mean(self, cases: tuple[str, ...] = ()) -> float:
+        return mean_score(self.scores, cases)
 
 
-def mean_score(scores: dict[str, float]) -> float:
-    return sum(scores.values()) / len(scores) if scores else float("-inf")
+# The validation cases that measure each kind of training noise (the others show what the run costs elsewhere).
+CASES_FOR_NOISE = {"gaussian": ("gauss25", "gauss15"), "isp": ("isp",), "camera": ("camera",)}
+
+
+def cases_for_mix(noise_mix: str) -> tuple[str, ...]:
+    """The validation cases for the noise a run trains on; none (meaning all) when no case measures it."""
+    cases = [case for name in parse_mix(noise_mix) for case in CASES_FOR_NOISE.get(name, ())]
+    return tuple(dict.fromkeys(cases))
+
+
+def mean_score(scores: dict[str, float], cases: tuple[str, ...] = ()) -> float:
+    """Mean PSNR over ``cases`` (every case when none, or when the scores have none of them)."""
+    chosen = [scores[case] for case in cases if case in scores] or list(scores.values())
+    return sum(chosen) / len(chosen) if chosen else float("-inf")
 
 
 VALIDATION_STAGE = Stage.VALIDATION  # its progress updates carry the scores as ``data``
@@ -361,6 +372,7 @@ def train(
     sampler = data.PatchSampler(train_images, config.patch_size, augmentation, synthetic_images)
     validator = Validator(validation_images) if validation_images else None
     mix = parse_mix(config.noise_mix)
+    judged_on = cases_for_mix(config.noise_mix)  # "the best" is the best at the noise trained for
     profile = NoiseProfile.from_dict(config.noise_profile) if config.noise_profile else None
     if "profile" in mix and profile is None:
         raise ValueError("the noise mix names a camera profile, but the run has none (--noise-profile)")
@@ -385,7 +397,7 @@ def train(
     def validate() -> None:
         nonlocal scores, scores_step, best
         scores, scores_step = validator.score(ema), step
-        if best is None or mean_score(scores) > best.mean:
+        if best is None or mean_score(scores, judged_on) > best.mean(judged_on):
             best = BestSoFar(step, dict(scores), {k: v.detach().clone() for k, v in ema.state_dict().items()})
             with atomic_path(run_dir / BEST_NAME) as temporary:
                 torch.save({"step": best.step, "scores": best.scores, "weights": best.weights}, temporary)
@@ -440,7 +452,7 @@ def train(
         validate()  # a short run still gets its one measurement
     checkpoint(stopped_by)
     log.write(f"stopped at step {step} ({stopped_by}) after {time.monotonic() - started:.0f}s")
-    kept = best if best is not None and best.mean > mean_score(scores) else None
+    kept = best if best is not None and best.mean(judged_on) > mean_score(scores, judged_on) else None
     return TrainingResult(step, stopped_by, scores, ema, config, kept, base_scores)
 
 

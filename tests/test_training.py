@@ -508,3 +508,27 @@ def test_an_exported_model_gets_its_real_noise_calibration_in_place_and_keeps_it
     rest = {key: value for key, value in read_metadata(model).items() if key != "correlated_noise"}
     assert rest == read_metadata(tiny_model), "the rest of the record stays"
     np.testing.assert_array_equal(denoiser.denoise(image, 10.0).pixels, before)  # no estimator: the colours stay
+
+
+def test_the_best_is_judged_at_the_noise_trained_for_not_at_every_case_checked() -> None:
+    from model.train import BestSoFar, cases_for_mix, mean_score
+
+    assert cases_for_mix("isp") == ("isp",)
+    assert cases_for_mix("gaussian:0.5,camera:0.5") == ("gauss25", "gauss15", "camera")
+    assert cases_for_mix("profile:0.7,correlated_gaussian:0.15,gaussian:0.15") == ("gauss25", "gauss15")
+    assert cases_for_mix("grain") == ()  # no case measures it: judged on all
+    scores = {"gauss25": 29.0, "camera": 28.0, "gauss15": 32.0, "isp": 31.0}
+    assert mean_score(scores, ("isp",)) == 31.0
+    assert mean_score(scores, ()) == mean_score(scores, ("profile",)) == 30.0
+    assert BestSoFar(10, scores, {}).mean(("gauss25", "gauss15")) == 30.5
+
+
+def test_a_camera_noise_run_keeps_the_step_best_at_camera_noise_though_other_cases_fell(
+    clean_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from model import train as train_module
+
+    measured = iter([{"gauss25": 30.0, "isp": 28.0}, {"gauss25": 27.0, "isp": 29.0}])
+    monkeypatch.setattr(train_module.Validator, "score", lambda self, ema: next(measured))
+    result = train(_config(clean_folder, noise_mix="isp", total_steps=4, validate_every=2), tmp_path / "run", echo=False)
+    assert result.best is None or result.best.step == 4, "step 4 is better at the noise trained for, though its mean is lower"

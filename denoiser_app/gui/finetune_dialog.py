@@ -58,7 +58,7 @@ from denoiser_app.gui.training_setup import (
 from denoiser_app.gui.training_worker import TrainingJob, TrainingOutcome, TrainingRunner
 from model.data import validation_count
 from model.noise_profile import MAX_PHOTOS as MAX_PROFILE_PHOTOS, NoiseProfile
-from model.train import StopReason
+from model.train import StopReason, cases_for_mix
 
 TITLE = "Train on My Photos"
 FROM_SCRATCH = ""  # item data of "Train a new network from scratch"
@@ -87,10 +87,11 @@ def describe_scores(scores: Mapping[str, float]) -> str:
     return "quality on set-aside photos: " + ", ".join(parts)
 
 
-def describe_gain(base: Mapping[str, float], after: Mapping[str, float]) -> tuple[str, bool]:
-    """Before and after on the set-aside photos, averaged over the noise cases both were checked on, and whether
-    the new model is better; ``("", True)`` without a before (trained from scratch)."""
-    cases = [case for case in after if case in base]
+def describe_gain(base: Mapping[str, float], after: Mapping[str, float], judged_on: tuple[str, ...] = ()) -> tuple[str, bool]:
+    """Before and after on the set-aside photos, and whether the new model is better; ``("", True)`` without a
+    before (trained from scratch). Averaged over the ``judged_on`` cases (the noise trained for), else all both have."""
+    shared = [case for case in after if case in base]
+    cases = [case for case in judged_on if case in shared] or shared
     if not cases:
         return "", True
     before_mean = sum(base[case] for case in cases) / len(cases)
@@ -586,7 +587,7 @@ class FineTuneDialog(QDialog):
         self.progress.setFormat(f"Saved after {outcome.step:,} steps" if outcome.kept_step is None
                                 else f"Saved the best, from step {outcome.kept_step:,} of {outcome.step:,}")
         scores = describe_scores(outcome.scores)
-        gain, better = describe_gain(outcome.base_scores, outcome.scores)
+        gain, better = describe_gain(outcome.base_scores, outcome.scores, cases_for_mix(outcome.recipe["noise_mix"]))
         # With a before, the before and after say it in one line; each noise case's score goes to the tooltip.
         measured = f" {gain}" if gain else (f" Its {scores}." if scores else "")
         self.status_label.setText(
