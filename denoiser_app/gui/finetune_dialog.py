@@ -58,7 +58,7 @@ from denoiser_app.gui.training_setup import (
 from denoiser_app.gui.training_worker import TrainingJob, TrainingOutcome, TrainingRunner
 from model.data import validation_count
 from model.noise_profile import MAX_PHOTOS as MAX_PROFILE_PHOTOS, NoiseProfile
-from model.train import StopReason, cases_for_mix
+from model.train import StopReason, cases_for_mix, mean_score
 
 TITLE = "Train on My Photos"
 FROM_SCRATCH = ""  # item data of "Train a new network from scratch"
@@ -523,7 +523,9 @@ class FineTuneDialog(QDialog):
     def _on_validated(self, _step: int, scores: dict[str, float]) -> None:
         self._scores = dict(scores)
         if scores:
-            self.chart.add_psnr(time.monotonic() - self._started, sum(scores.values()) / len(scores))
+            # The curve the run is judged by: PSNR at the noise it trains for (the tooltip has every case).
+            judged_on = cases_for_mix(self._job.config.noise_mix) if self._job is not None else ()
+            self.chart.add_psnr(time.monotonic() - self._started, mean_score(scores, judged_on))
         self._show_progress()
 
     def _fraction(self) -> float:

@@ -237,6 +237,8 @@ def test_a_short_fine_tune_saves_a_loadable_model_and_announces_it(
     assert ("Choose it in the model list" in dialog.status_label.text()) == better
     assert ("not better than the one it started from" in dialog.status_label.text()) == (not better)
     assert dialog.chart.loss and dialog.chart.psnr, "the chart drew the run's loss and set-aside PSNR"
+    last = dialog._scores
+    assert dialog.chart.psnr[-1][1] == pytest.approx((last["gauss25"] + last["gauss15"]) / 2), "drawn at the noise trained for"
     assert [t for t, _ in dialog.chart.loss] == sorted(t for t, _ in dialog.chart.loss)
     assert not run_dir_for("My look (2024)").exists()  # it finished, so there is nothing to resume
     assert "will be replaced" in dialog.name_hint.text()
