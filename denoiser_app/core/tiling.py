@@ -97,20 +97,18 @@ def _ramp(length: int, overlap: int, fade_start: bool, fade_end: bool) -> np.nda
     return weights
 
 
-def _row_weights(tile: Rect, height: int, overlap: int) -> np.ndarray:
-    return _ramp(tile.height, overlap, tile.top > 0, tile.bottom < height)
-
-
-def _column_weights(tile: Rect, width: int, overlap: int) -> np.ndarray:
-    return _ramp(tile.width, overlap, tile.left > 0, tile.right < width)
+def _band_ramp(start: int, band: int, length: int, overlap: int) -> np.ndarray:
+    """The ramp along one axis of a band of ``band`` pixels from ``start``: faded only where a neighbour is."""
+    return _ramp(band, overlap, start > 0, start + band < length)
 
 
 def tile_weights(tile: Rect, height: int, width: int, overlap: int) -> np.ndarray:
     """Blending weights for ``tile``: ramps only on sides that have a neighbour."""
-    return np.outer(_row_weights(tile, height, overlap), _column_weights(tile, width, overlap))[..., None]
+    rows = _band_ramp(tile.top, tile.height, height, overlap)
+    return np.outer(rows, _band_ramp(tile.left, tile.width, width, overlap))[..., None]
 
 
-def _band_weight_sums(bands: list[Rect], length: int, overlap: int, along_rows: bool) -> np.ndarray:
+def _summed_ramps(starts: list[int], band: int, length: int, overlap: int) -> np.ndarray:
     """Summed blending weight along one axis, over every band of tiles on it.
 
     Each tile's weights are a row ramp times a column ramp, and the tiles are
@@ -119,11 +117,8 @@ def _band_weight_sums(bands: list[Rect], length: int, overlap: int, along_rows: 
     vectors instead of a weight per pixel (for a 100 MP photo, 400 MB less).
     """
     sums = np.zeros(length, np.float32)
-    for band in bands:
-        if along_rows:
-            sums[band.top : band.bottom] += _row_weights(band, length, overlap)
-        else:
-            sums[band.left : band.right] += _column_weights(band, length, overlap)
+    for start in starts:
+        sums[start : start + band] += _band_ramp(start, band, length, overlap)
     return sums
 
 
@@ -180,10 +175,11 @@ def run_tiled(
     height, width = image.shape[:2]
     padded_height, padded_width = height + 2 * margin, width + 2 * margin
     tiles = plan_tiles(padded_height, padded_width, tile, overlap)
+    inner = Rect(margin, margin, height, width)  # the image, in padded coordinates
     output = image if in_place else np.empty(image.shape, dtype=np.float32)
     if len(tiles) == 1:
         result = process(_with_margin(image, tiles[0], margin, margin_mode))
-        result = result if margin == 0 else result[margin : margin + height, margin : margin + width]
+        result = result if margin == 0 else result[inner.slices()]
         if on_tile:
             on_tile(1, 1)
         if np.shares_memory(result, image):  # a process that hands its tile back: finish must not touch the input
@@ -192,39 +188,39 @@ def run_tiled(
             finish(result, image)
         output[...] = result
         return output
-    row_bands = sorted({Rect(t.top, 0, t.height, 0) for t in tiles}, key=lambda band: band.top)
-    column_bands = sorted({Rect(0, t.left, 0, t.width) for t in tiles}, key=lambda band: band.left)
-    row_sums = _band_weight_sums(row_bands, padded_height, overlap, along_rows=True)
-    column_sums = _band_weight_sums(column_bands, padded_width, overlap, along_rows=False)[margin : margin + width]
+    # plan_tiles' tiles, as the row bands they cross with the column bands
+    band_height, band_width = min(tile, padded_height), min(tile, padded_width)
+    tops, lefts = _starts(padded_height, tile, overlap), _starts(padded_width, tile, overlap)
+    row_sums = _summed_ramps(tops, band_height, padded_height, overlap)
+    column_sums = _summed_ramps(lefts, band_width, padded_width, overlap)[inner.left : inner.right]
     # The blend of the rows not yet written: image rows from pending_top, at most a band's height.
     buffer = np.zeros((min(tile, height), width, image.shape[2]), np.float32)
     pending_top, carried = 0, 0
     done = 0
-    for band_index, band in enumerate(row_bands):
-        band_bottom = min(band.bottom - margin, height)
+    for band_index, top in enumerate(tops):
+        band_bottom = min(top + band_height - margin, height)
         pending = buffer[: max(band_bottom - pending_top, carried)]
         pending[carried:] = 0.0
-        for column in column_bands:
-            region = Rect(band.top, column.left, band.height, column.width)
+        pending_rect = Rect(inner.top + pending_top, inner.left, len(pending), width)  # in padded coordinates
+        for left in lefts:
+            region = Rect(top, left, band_height, band_width)
             weights = tile_weights(region, padded_height, padded_width, overlap)
             result = process(_with_margin(image, region, margin, margin_mode))
-            kept = region.intersection(Rect(margin, margin, height, width))
+            kept = region.intersection(inner)
             if kept is not None:
                 within_tile = kept.relative_to(region).slices()
-                rows = slice(kept.top - margin - pending_top, kept.bottom - margin - pending_top)
-                cols = slice(kept.left - margin, kept.right - margin)
-                pending[rows, cols] += result[within_tile] * weights[within_tile]
+                pending[kept.relative_to(pending_rect).slices()] += result[within_tile] * weights[within_tile]
             done += 1
             if on_tile:
                 on_tile(done, len(tiles))
-        is_last = band_index == len(row_bands) - 1
+        is_last = band_index == len(tops) - 1
         # Rows above the next band's first input row are final, and no later tile reads them.
-        final_bottom = height if is_last else min(max(row_bands[band_index + 1].top - margin, pending_top), height)
+        final_bottom = height if is_last else min(max(tops[band_index + 1] - margin, pending_top), height)
         count = max(final_bottom - pending_top, 0)
         if count > 0:
             rows = slice(pending_top, final_bottom)
             finished = pending[:count]
-            finished /= row_sums[pending_top + margin : final_bottom + margin, None, None]
+            finished /= row_sums[inner.top + pending_top : inner.top + final_bottom, None, None]
             finished /= column_sums[None, :, None]
             if finish:
                 finish(finished, image[rows])
