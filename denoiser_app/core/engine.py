@@ -500,22 +500,20 @@ class Denoiser:
         # Only on the CPU: the GPU's out-of-memory retry must start again from the untouched photo.
         in_place = in_place and self.device.type == "cpu" and image.flags.writeable
         camera = bool(reading and reading.camera_network and self.camera_network)
-        output = self._tiled_with_fallback(
-            image, model_sigma, share or 1.0, colours, tile, overlap, on_tile, mode, finish, in_place, camera
-        )
-        return DenoiseResult(output, sigma, estimated)
 
-    def _tiled_with_fallback(
-        self, image, level, share, colours, tile, overlap, on_tile, edge_mode, finish, in_place, camera
-    ) -> np.ndarray:
-        """Run tiled with ``EDGE_CONTEXT`` px of mirrored context; on CUDA out-of-memory halve the tile, then fall back to the CPU."""
+        def run(tile: int) -> np.ndarray:
+            """The photo tiled with ``EDGE_CONTEXT`` px of mirrored context, through the network as loaded now."""
+            network = self.camera_network.module if camera else self.module  # read again after a reload
+            process = lambda t: self._run_model(t, model_sigma, share or 1.0, colours, network)  # noqa: E731
+            return run_tiled(image, process, tile, min(overlap, tile // 4), on_tile, EDGE_CONTEXT, mode, finish, in_place)
+
+        return DenoiseResult(self._with_memory_fallback(run, tile), sigma, estimated)
+
+    def _with_memory_fallback(self, run: Callable[[int], np.ndarray], tile: int) -> np.ndarray:
+        """``run(tile)``; on CUDA out-of-memory again with half the tile, then on the CPU."""
         while True:
             try:
-                network = self.camera_network.module if camera else self.module  # again after a reload
-                process = lambda t: self._run_model(t, level, share, colours, network)  # noqa: E731
-                return run_tiled(
-                    image, process, tile, min(overlap, tile // 4), on_tile, EDGE_CONTEXT, edge_mode, finish, in_place
-                )
+                return run(tile)
             except torch.cuda.OutOfMemoryError:
                 torch.cuda.empty_cache()
                 if tile // 2 >= MIN_TILE:
