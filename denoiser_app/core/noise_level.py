@@ -80,8 +80,7 @@ def estimate_sigma(image: np.ndarray) -> float:
     windows = np.lib.stride_tricks.sliding_window_view(image, (PATCH, PATCH), axis=(0, 1))[::stride, ::stride]
     # (rows, cols, C, 7, 7) -> (C, rows*cols, 49): F.unfold's order, one row of patches after another
     patches = np.ascontiguousarray(windows.transpose(2, 0, 1, 3, 4)).reshape(channels, -1, PATCH * PATCH)
-    samples = torch.from_numpy(patches).float() * 255.0
-    return float(_noise_variance(samples, unclipped_patches(samples)).mean().sqrt())
+    return float(_levels(torch.from_numpy(patches), 1, channels)[0])
 
 
 def estimate_sigma_batch(images: torch.Tensor, stride: int = 2) -> torch.Tensor:
@@ -91,9 +90,14 @@ def estimate_sigma_batch(images: torch.Tensor, stride: int = 2) -> torch.Tensor:
     changes the estimate by far less than its own spread.
     """
     n, channels, height, width = images.shape
-    planes = images.detach().reshape(n * channels, 1, height, width).float() * 255.0
-    patches = F.unfold(planes, PATCH, stride=stride).transpose(1, 2)  # (N*C, L, 49)
-    variance = _noise_variance(patches, unclipped_patches(patches)).view(n, channels).mean(dim=1)
+    planes = images.detach().reshape(n * channels, 1, height, width)
+    return _levels(F.unfold(planes, PATCH, stride=stride).transpose(1, 2), n, channels)
+
+
+def _levels(patches: torch.Tensor, images: int, channels: int) -> torch.Tensor:
+    """Noise level (8-bit units) per image from its patches in [0, 1], stacked (images*channels, L, 49)."""
+    samples = patches.float() * 255.0
+    variance = _noise_variance(samples, unclipped_patches(samples)).view(images, channels).mean(dim=1)
     return variance.sqrt().float()
 
 
