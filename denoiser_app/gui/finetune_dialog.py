@@ -91,11 +91,10 @@ def describe_gain(base: Mapping[str, float], after: Mapping[str, float], judged_
     """Before and after on the set-aside photos, and whether the new model is better; ``("", True)`` without a
     before (trained from scratch). Averaged over the ``judged_on`` cases (the noise trained for), else all both have."""
     shared = [case for case in after if case in base]
-    cases = [case for case in judged_on if case in shared] or shared
-    if not cases:
+    if not shared:
         return "", True
-    before_mean = sum(base[case] for case in cases) / len(cases)
-    after_mean = sum(after[case] for case in cases) / len(cases)
+    before_mean = mean_score({case: base[case] for case in shared}, judged_on)
+    after_mean = mean_score({case: after[case] for case in shared}, judged_on)
     change = after_mean - before_mean
     text = f"On your set-aside photos: before {before_mean:.2f} dB (the starting model), after {after_mean:.2f} dB ({change:+.2f} dB)."
     if change <= 0:
