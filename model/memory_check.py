@@ -30,7 +30,7 @@ import psutil
 from denoiser_app.core.atomic import is_partial_file
 from denoiser_app.core.engine import load_denoiser
 from denoiser_app.core.hardware import describe_compute
-from model.photo_speed import make_noisy_photo
+from model.photo_speed import make_noisy_photo, photo_size
 
 SAMPLE_SECONDS = 0.05
 LEAK_CHECKPOINT = 200
@@ -106,8 +106,7 @@ def _make_photo_elsewhere(path: Path, width: int, height: int) -> None:
 def huge_photo(folder: Path, megapixels: float, extra: list[str]) -> Watched:
     photos = folder / "huge"
     photos.mkdir()
-    width = round((megapixels * 1e6 * 1.5) ** 0.5)
-    _make_photo_elsewhere(photos / "huge.jpg", width, round(width / 1.5))
+    _make_photo_elsewhere(photos / "huge.jpg", *photo_size(megapixels))
     return watch_cli(photos, folder / "huge-clean", extra)
 
 

@@ -48,6 +48,12 @@ class PhotoSpeed:
         }
 
 
+def photo_size(megapixels: float) -> tuple[int, int]:
+    """(width, height) of a 3:2 photo, as most cameras take, of about ``megapixels``."""
+    width = round((megapixels * 1e6 * 1.5) ** 0.5)
+    return width, round(width / 1.5)
+
+
 def make_noisy_photo(path: Path, width: int = PHOTO_WIDTH, height: int = PHOTO_HEIGHT, seed: int = 0) -> Path:
     """A JPEG of the bundled sample photo enlarged to ``width`` x ``height`` with fresh grain."""
     with Image.open(resources_dir() / "sample" / "parrots-iso6400.jpg") as sample:

@@ -34,7 +34,7 @@ import torch
 from denoiser_app.core.engine import DEFAULT_PASSES, _cpu_has_bf16_instructions, load_denoiser
 from denoiser_app.core.hardware import describe_compute
 from model.ffdnet import FFDNet
-from model.photo_speed import make_noisy_photo, time_photo
+from model.photo_speed import make_noisy_photo, photo_size, time_photo
 
 TILE = 512
 NETWORK_ROUNDS = 5
@@ -104,9 +104,8 @@ def batch_overlap(folder: Path, photos: int) -> tuple[float, float]:
 
     inputs = folder / "batch"
     inputs.mkdir()
-    width = round((BATCH_PHOTO_MEGAPIXELS * 1e6 * 1.5) ** 0.5)
     for seed in range(photos):
-        make_noisy_photo(inputs / f"photo_{seed:02d}.jpg", width, round(width / 1.5), seed)
+        make_noisy_photo(inputs / f"photo_{seed:02d}.jpg", *photo_size(BATCH_PHOTO_MEGAPIXELS), seed)
     denoiser = load_denoiser()
     inference = 0.0
     denoise = denoiser.denoise
@@ -145,8 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     rates = {precision: matmul_flops(PRECISIONS[precision]) for precision in precisions}
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        width = round((args.megapixels * 1e6 * 1.5) ** 0.5)
-        photo = make_noisy_photo(Path(folder) / "photo.jpg", width, round(width / 1.5))
+        photo = make_noisy_photo(Path(folder) / "photo.jpg", *photo_size(args.megapixels))
         overlap = batch_overlap(Path(folder), args.batch_photos) if args.batch_photos else None
         for precision in precisions:
             peer = ffdnet_network_speed(precision)

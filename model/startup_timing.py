@@ -31,7 +31,7 @@ from pathlib import Path
 from denoiser_app.core.atomic import is_partial_file
 from denoiser_app.core.engine import load_denoiser
 from denoiser_app.core.hardware import describe_compute
-from model.photo_speed import make_noisy_photo
+from model.photo_speed import make_noisy_photo, photo_size
 
 POLL_SECONDS = 0.01
 TIMEOUT = 600.0
@@ -148,9 +148,8 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         photos = Path(folder) / "photos"
         photos.mkdir()
-        width = round((args.megapixels * 1e6 * 1.5) ** 0.5)  # 3:2, as most cameras
         for seed in (0, 1):
-            make_noisy_photo(photos / f"photo_{seed}.jpg", width, round(width / 1.5), seed)
+            make_noisy_photo(photos / f"photo_{seed}.jpg", *photo_size(args.megapixels), seed)
         first = photos / "photo_0.jpg"
         cli = time_cli(photos, Path(folder) / "clean")
         engine = run_probe(ENGINE_PROBE, str(first))
